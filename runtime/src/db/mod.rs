@@ -1,0 +1,11 @@
+//! The database's life cycle: migrating the schema and loading seed data.
+
+pub mod migrate;
+pub mod seed;
+
+pub use migrate::{MigrateError, MigrateOptions, MigrationReport, migrate};
+pub use seed::{SeedError, SeedProgress, SeedReport, SeedSource, seed};
+
+/// The role model SQL runs as (SCHEMA.md): SELECT and INSERT on the
+/// model-visible tables, under row-level security.
+pub const BOT_ROLE: &str = "meetassist_bot";
