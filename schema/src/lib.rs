@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 pub struct Migration {
     /// The number the file name starts with.
     pub version: u32,
-    /// The file name without the version and extension.
-    pub name: &'static str,
+    /// The file name without the extension: `0001_core_tables`.
+    pub stem: &'static str,
     /// The SQL text, run as one batch.
     pub sql: &'static str,
 }
@@ -30,22 +30,23 @@ impl Migration {
 
     /// The file name in `schema/migrations/`.
     pub fn file_name(&self) -> String {
-        format!("{:04}_{}.sql", self.version, self.name)
+        format!("{}.sql", self.stem)
+    }
+
+    /// What the migration does, as its file name says (`core_tables`).
+    pub fn name(&self) -> &'static str {
+        self.stem
+            .split_once('_')
+            .map_or(self.stem, |(_, name)| name)
     }
 }
 
 macro_rules! migration {
-    ($version:literal, $name:literal) => {
+    ($version:literal, $stem:literal) => {
         Migration {
             version: $version,
-            name: $name,
-            sql: include_str!(concat!(
-                "../migrations/",
-                stringify!($version),
-                "_",
-                $name,
-                ".sql"
-            )),
+            stem: $stem,
+            sql: include_str!(concat!("../migrations/", $stem, ".sql")),
         }
     };
 }
@@ -53,9 +54,9 @@ macro_rules! migration {
 /// Every migration, in the order it is applied. A test checks that this
 /// list and the `migrations/` folder agree.
 pub const MIGRATIONS: &[Migration] = &[
-    migration!(0001, "core_tables"),
-    migration!(0002, "appointment_changes"),
-    migration!(0003, "bot_role_and_row_security"),
+    migration!(1, "0001_core_tables"),
+    migration!(2, "0002_appointment_changes"),
+    migration!(3, "0003_bot_role_and_row_security"),
 ];
 
 /// The tables `meetassist db seed` loads, in load order (a row may only

@@ -1,1 +1,19 @@
+//! The database contract, tested on a real PostgreSQL that the tests start
+//! themselves (one cluster per test process, a fresh database per test).
+//!
+//! - `schema_contract`: the migrated schema is SCHEMA.md's.
+//! - `bot_role`: what `meetassist_bot` can and cannot do, and row-level
+//!   security by tenant and customer.
+//! - `booking_race`: many bookings of one slot at once, one winner.
+//! - `appointment_changes`: cancel and reschedule through the database.
+//! - `migrations`: applying them is idempotent and checked.
 
+// In tests a panic is how a failure is reported; unwrap says where.
+#![allow(clippy::unwrap_used)]
+
+mod appointment_changes;
+mod booking_race;
+mod bot_role;
+mod migrations;
+mod schema_contract;
+mod support;

@@ -176,7 +176,7 @@ async fn apply(client: &mut Client, migration: &Migration) -> Result<(), Migrate
             "insert into meetassist_migrations (version, name, checksum) values ($1, $2, $3)",
             &[
                 &(migration.version as i32),
-                &migration.name,
+                &migration.name(),
                 &migration.checksum(),
             ],
         )
