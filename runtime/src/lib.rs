@@ -7,4 +7,5 @@
 
 pub mod db;
 pub mod pg;
+pub mod policy;
 pub mod testing;

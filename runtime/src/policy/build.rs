@@ -1,0 +1,1 @@
+//! Building the policy bundle from `policies/` (in progress).

@@ -1,0 +1,1 @@
+//! Running policy modules in wasmtime (in progress).
