@@ -7,6 +7,7 @@
 //! - `booking_race`: many bookings of one slot at once, one winner.
 //! - `appointment_changes`: cancel and reschedule through the database.
 //! - `migrations`: applying them is idempotent and checked.
+//! - `catalog`: the compiler's catalog is the migrated schema.
 
 // In tests a panic is how a failure is reported; unwrap says where.
 #![allow(clippy::unwrap_used)]
@@ -14,6 +15,7 @@
 mod appointment_changes;
 mod booking_race;
 mod bot_role;
+mod catalog;
 mod migrations;
 mod schema_contract;
 mod support;

@@ -86,22 +86,3 @@ fn every_regression_statement_is_accepted_safely_or_refused_clearly() {
             .join("\n")
     );
 }
-
-/// Prints a sample of what the compiler accepts, to eyeball (run with
-/// `--ignored --nocapture`).
-#[test]
-#[ignore = "a look at the accepted statements, not a check"]
-fn show_accepted_sample() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/pg-regress/statements.jsonl"
-    );
-    let text = std::fs::read_to_string(path).unwrap();
-    for line in text.lines().step_by(97) {
-        let entry: serde_json::Value = serde_json::from_str(line).unwrap();
-        let sql = entry["sql"].as_str().unwrap();
-        if let Ok(compiled) = compile(sql, VISITOR) {
-            println!("{sql}\n  => {}\n", compiled.sql);
-        }
-    }
-}
