@@ -1,9 +1,11 @@
 //! `meetassist`: parses the command line, calls the runtime, reports the
 //! outcome. Errors are printed once, here, and mapped to exit codes:
-//! 0 done, 1 refused (bad data, a failed migration), 2 bad usage or no
-//! database.
+//! 0 done, 1 refused (bad data, a failed migration, a policy that does not
+//! build), 2 bad usage, no database or no Wasm toolchain.
 
 mod db;
+mod guard;
+mod policy;
 
 use std::process::ExitCode;
 
@@ -29,12 +31,23 @@ enum Command {
     /// Manage the database: schema migrations, seed data, a local server.
     #[command(subcommand)]
     Db(db::DbCommand),
+    /// Build the policy modules (Wasm components) into a bundle.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
+    /// Judge model SQL (stdin) for a tenant, and print the statement that
+    /// may run, or the refusal. Exit 1 when refused.
+    Compile(guard::GuardArgs),
+    /// Judge model SQL (stdin), then run what was accepted as
+    /// meetassist_bot (--database-url is that role's connection) and print
+    /// the rows. Exit 1 when refused by the guard or the database.
+    Query(guard::GuardArgs),
 }
 
 /// A failure and the exit code it maps to.
 pub struct Failure {
     code: u8,
-    error: anyhow::Error,
+    /// None when the outcome was already printed.
+    error: Option<anyhow::Error>,
 }
 
 impl Failure {
@@ -42,15 +55,20 @@ impl Failure {
     pub fn usage(error: impl Into<anyhow::Error>) -> Self {
         Failure {
             code: 2,
-            error: error.into(),
+            error: Some(error.into()),
         }
+    }
+
+    /// Exit with `code`, the outcome already printed (a refusal).
+    pub fn silent(code: u8) -> Self {
+        Failure { code, error: None }
     }
 
     /// The request was refused or failed: exit 1.
     pub fn refused(error: impl Into<anyhow::Error>) -> Self {
         Failure {
             code: 1,
-            error: error.into(),
+            error: Some(error.into()),
         }
     }
 }
@@ -74,12 +92,17 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match cli.command {
             Command::Db(command) => db::run(command, cli.database_url.as_deref()).await,
+            Command::Policy(command) => policy::run(command),
+            Command::Compile(args) => guard::compile(args, cli.database_url.as_deref()).await,
+            Command::Query(args) => guard::query(args, cli.database_url.as_deref()).await,
         }
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure { code, error }) => {
-            eprintln!("error: {error:#}");
+            if let Some(error) = error {
+                eprintln!("error: {error:#}");
+            }
             ExitCode::from(code)
         }
     }

@@ -80,6 +80,9 @@ pub struct Table {
     pub tenant_column: Option<&'static str>,
     /// The column holding the owning customer's id.
     pub owner_column: Option<&'static str>,
+    /// The columns model SQL may give in an INSERT (empty: no INSERT).
+    /// Ids and creation times are the database's to set.
+    pub insertable: &'static [&'static str],
 }
 
 impl Table {
@@ -141,6 +144,7 @@ pub static TABLES: &[Table] = &[
         access: Access::TenantPublic,
         tenant_column: Some("tenant_id"),
         owner_column: None,
+        insertable: &[],
     },
     Table {
         name: "services",
@@ -155,6 +159,7 @@ pub static TABLES: &[Table] = &[
         access: Access::TenantPublic,
         tenant_column: Some("tenant_id"),
         owner_column: None,
+        insertable: &[],
     },
     Table {
         name: "consultant_schedules",
@@ -170,6 +175,7 @@ pub static TABLES: &[Table] = &[
         access: Access::TenantPublic,
         tenant_column: Some("tenant_id"),
         owner_column: None,
+        insertable: &[],
     },
     Table {
         name: "schedule_exceptions",
@@ -186,6 +192,7 @@ pub static TABLES: &[Table] = &[
         access: Access::TenantPublic,
         tenant_column: Some("tenant_id"),
         owner_column: None,
+        insertable: &[],
     },
     Table {
         name: "busy_slots",
@@ -199,6 +206,7 @@ pub static TABLES: &[Table] = &[
         access: Access::TenantPublic,
         tenant_column: Some("tenant_id"),
         owner_column: None,
+        insertable: &[],
     },
     Table {
         name: "customers",
@@ -215,6 +223,7 @@ pub static TABLES: &[Table] = &[
         access: Access::CustomerPrivate,
         tenant_column: Some("tenant_id"),
         owner_column: Some("id"),
+        insertable: &[],
     },
     Table {
         name: "appointments",
@@ -234,6 +243,16 @@ pub static TABLES: &[Table] = &[
         access: Access::CustomerPrivate,
         tenant_column: Some("tenant_id"),
         owner_column: Some("customer_id"),
+        insertable: &[
+            "tenant_id",
+            "consultant_id",
+            "customer_id",
+            "service_id",
+            "starts_at",
+            "ends_at",
+            "status",
+            "topic",
+        ],
     },
     Table {
         name: "appointment_changes",
@@ -251,6 +270,14 @@ pub static TABLES: &[Table] = &[
         access: Access::CustomerPrivate,
         tenant_column: Some("tenant_id"),
         owner_column: Some("customer_id"),
+        insertable: &[
+            "tenant_id",
+            "appointment_id",
+            "customer_id",
+            "action",
+            "new_starts_at",
+            "reason",
+        ],
     },
 ];
 

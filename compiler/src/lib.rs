@@ -59,6 +59,8 @@ pub struct Compiled {
     pub sql: String,
     pub params: Vec<Param>,
     pub kind: StatementKind,
+    /// True when running it gives rows: a SELECT, or an INSERT … RETURNING.
+    pub returns_rows: bool,
     /// The rewrites applied, deduplicated, in a stable order.
     pub rewrites: Vec<Rewrite>,
     /// The policy rules that fired, as `module: rule`.
@@ -75,6 +77,9 @@ pub fn analyze(sql: &str, session: Session) -> Result<Analysis, Diagnostic> {
                 sql.len()
             ),
         ));
+    }
+    if sql.contains("==") {
+        reject_foreign_tokens(sql)?;
     }
     let mut statements = Parser::new(&PostgreSqlDialect {})
         .with_recursion_limit(MAX_NESTING)
@@ -104,6 +109,27 @@ pub fn analyze(sql: &str, session: Session) -> Result<Analysis, Diagnostic> {
         query: walker.query,
         spans: walker.spans,
     })
+}
+
+/// sqlparser reads some other dialects' syntax even in PostgreSQL mode;
+/// where PostgreSQL would read the text differently (or not at all), the
+/// guard refuses rather than judge a statement the database won't run.
+fn reject_foreign_tokens(sql: &str) -> Result<(), Diagnostic> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql)
+        .tokenize_with_location()
+        .map_err(|error| parse_error(ParserError::TokenizerError(error.to_string())))?;
+    for token in tokens {
+        if token.token == Token::DoubleEq {
+            let span = Span::from_parser(token.span);
+            return Err(
+                Diagnostic::new(code::SYNTAX, "`==` is not a PostgreSQL operator")
+                    .at(span)
+                    .hint("write `=`"),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn parse_error(error: ParserError) -> Diagnostic {
@@ -182,8 +208,37 @@ impl Analysis {
         } = self;
         let mut walker = walk::Walker::new(query.session, Some(&plan));
         walker.statement(&mut statement)?;
+        // Belt and braces: every scope the plan holds must be in the SQL.
+        for (relation, scopes) in &plan.scopes {
+            for (column, value) in scopes {
+                if !walker
+                    .applied
+                    .contains(&(*relation, column.clone(), *value))
+                {
+                    return Err(Diagnostic::new(
+                        code::INTERNAL,
+                        format!(
+                            "the compiler could not place the scope {column} on relation {relation}; the statement was refused"
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(missing) = plan.unaccent.difference(&walker.applied_unaccent).next() {
+            return Err(Diagnostic::new(
+                code::INTERNAL,
+                format!(
+                    "the compiler could not apply the accent-insensitive match to comparison {missing}; the statement was refused"
+                ),
+            ));
+        }
+        let params = renumber_params(&mut statement, walker.params);
         let sql = statement.to_string();
         check_output(&sql, &query.kind)?;
+        let returns_rows = match &statement {
+            sqlparser::ast::Statement::Insert(insert) => insert.returning.is_some(),
+            _ => true,
+        };
 
         let mut rewrites: Vec<Rewrite> = Vec::new();
         for (relation, scopes) in &plan.scopes {
@@ -216,8 +271,9 @@ impl Analysis {
             .collect();
         Ok(Compiled {
             sql,
-            params: walker.params,
+            params,
             kind: query.kind,
+            returns_rows,
             rewrites,
             rules,
         })
@@ -387,6 +443,46 @@ fn name_the_policy(diagnostic: &mut Diagnostic, module: &str) {
     if !diagnostic.message.contains(module) {
         diagnostic.message = format!("{} (policy {module})", diagnostic.message);
     }
+}
+
+/// Drops parameters the statement no longer uses (a literal a policy
+/// replaced with a session value) and numbers the rest `$1…$n` in order:
+/// PostgreSQL refuses a statement with a parameter it cannot type.
+fn renumber_params(statement: &mut sqlparser::ast::Statement, params: Vec<Param>) -> Vec<Param> {
+    use sqlparser::ast::{Expr, Value, visit_expressions, visit_expressions_mut};
+    use std::ops::ControlFlow;
+    let index_of = |expr: &Expr| match expr {
+        Expr::Value(value) => match &value.value {
+            Value::Placeholder(text) => {
+                text.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    let mut used = std::collections::BTreeSet::new();
+    let _ = visit_expressions(statement, |expr| {
+        if let Some(index) = index_of(expr) {
+            used.insert(index);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    if used.len() == params.len() {
+        return params;
+    }
+    let order: Vec<usize> = used.into_iter().collect();
+    let _ = visit_expressions_mut(statement, |expr| {
+        if let Some(old) = index_of(expr)
+            && let Ok(position) = order.binary_search(&old)
+        {
+            *expr = Expr::Value(Value::Placeholder(format!("${}", position + 1)).into());
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    order
+        .iter()
+        .filter_map(|old| params.get(old - 1).cloned())
+        .collect()
 }
 
 /// The compiler's own output must parse back as one statement of the same

@@ -103,7 +103,7 @@ fn a_where_with_or_stays_inside_the_tenant_scope() {
     );
     assert_eq!(
         compiled.sql,
-        "SELECT full_name FROM public.consultants AS \"consultants\" WHERE (is_active OR id = $1) AND (\"consultants\".\"tenant_id\" = $2) LIMIT 100"
+        "SELECT full_name FROM public.consultants AS \"consultants\" WHERE (is_active OR id = $1::INT) AND (\"consultants\".\"tenant_id\" = $2) LIMIT 100"
     );
     assert_eq!(params(&compiled), ["3", "1"]);
 }
@@ -381,4 +381,108 @@ fn table_and_values_are_handled() {
 fn compiling_is_deterministic() {
     let sql = "SELECT c.full_name, s.weekday FROM consultants c JOIN consultant_schedules s ON s.consultant_id = c.id WHERE c.full_name ILIKE '%an%' ORDER BY 2";
     assert_eq!(accepted(sql, VISITOR), accepted(sql, VISITOR));
+}
+
+#[test]
+fn set_operations_inside_subqueries_keep_every_scope() {
+    // Regression: a UNION inside EXISTS once left a scope open, and the
+    // outer query's tenant/customer predicates were never added.
+    for sql in [
+        "SELECT id FROM customers WHERE EXISTS (SELECT 1 FROM services UNION SELECT 2 FROM services)",
+        "SELECT id FROM appointments WHERE id IN (SELECT 1 UNION SELECT 2)",
+        "SELECT id FROM appointments WHERE id IN (VALUES (1), (2))",
+        "SELECT a.id FROM appointments a, (SELECT 1 AS x UNION SELECT 2) u",
+        "SELECT id, (SELECT 1 UNION SELECT 2 LIMIT 1) FROM appointments",
+    ] {
+        let compiled = accepted(sql, CUSTOMER);
+        let owner = if sql.contains("FROM customers") {
+            "\"customers\".\"id\" = $"
+        } else {
+            "\"customer_id\" = $"
+        };
+        assert!(compiled.sql.contains(owner), "{sql}\n=> {}", compiled.sql);
+    }
+}
+
+#[test]
+fn generated_columns_cannot_be_inserted() {
+    for column in ["id", "created_at"] {
+        let sql = format!(
+            "INSERT INTO appointments ({column}, consultant_id, starts_at, ends_at) VALUES ('2027-01-01', 1, '2027-01-04 09:00+07', '2027-01-04 10:00+07')"
+        );
+        let error = refused(&sql, CUSTOMER);
+        assert_eq!(error.code, "E-NOT-ALLOWED", "{sql}");
+    }
+}
+
+#[test]
+fn set_returning_functions_in_from_are_function_calls() {
+    let analysis = analyze(
+        "SELECT g FROM generate_series(now(), now() + interval '1 day', interval '30 minutes') AS g",
+        VISITOR,
+    )
+    .unwrap();
+    let names: Vec<&str> = analysis
+        .query()
+        .functions
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    assert_eq!(names, ["generate_series", "now", "now"]);
+    assert!(analysis.query().relations.is_empty());
+    let error = refused("SELECT nope FROM generate_series(1, 3) AS g(n)", VISITOR);
+    assert_eq!(error.code, "E-UNKNOWN-COLUMN");
+}
+
+#[test]
+fn a_literal_a_policy_replaced_leaves_no_parameter_behind() {
+    let compiled = accepted(
+        "INSERT INTO appointments (tenant_id, customer_id, consultant_id, starts_at, ends_at) VALUES (5, 99, 1, '2027-01-04 09:00+07', '2027-01-04 10:00+07')",
+        CUSTOMER,
+    );
+    let values = params(&compiled);
+    assert!(
+        !values.contains(&"5".to_string()) && !values.contains(&"99".to_string()),
+        "{values:?}"
+    );
+    let highest = (1..=values.len())
+        .rev()
+        .find(|n| compiled.sql.contains(&format!("${n}")));
+    assert_eq!(
+        highest,
+        Some(values.len()),
+        "every parameter is used: {}",
+        compiled.sql
+    );
+    assert!(
+        !compiled.sql.contains(&format!("${}", values.len() + 1)),
+        "{}",
+        compiled.sql
+    );
+}
+
+#[test]
+fn a_name_on_the_right_is_matched_without_accents_too() {
+    let compiled = accepted(
+        "SELECT id FROM consultants WHERE 'Pham Minh Tuan' = full_name",
+        VISITOR,
+    );
+    assert!(
+        compiled
+            .sql
+            .contains("unaccent(full_name) ILIKE unaccent($1)"),
+        "{}",
+        compiled.sql
+    );
+}
+
+#[test]
+fn only_ascii_letters_are_folded() {
+    // PostgreSQL folds unquoted names with ASCII rules only.
+    let compiled = accepted("SELECT Đ.name FROM services Đ", VISITOR);
+    assert!(
+        compiled.sql.contains("\"Đ\".\"tenant_id\""),
+        "{}",
+        compiled.sql
+    );
 }

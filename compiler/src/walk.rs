@@ -117,6 +117,11 @@ pub(crate) struct Walker<'p> {
     clause: Clause,
     tenant_param: Option<usize>,
     customer_param: Option<usize>,
+    /// The scopes the rewrite run put into the SQL, to check against the
+    /// plan: a scope planned but not applied refuses the statement.
+    pub applied: BTreeSet<(u32, String, SessionValue)>,
+    /// The accent-insensitive matches the rewrite run put in.
+    pub applied_unaccent: BTreeSet<u32>,
 }
 
 type RawSpan = sqlparser::tokenizer::Span;
@@ -194,7 +199,8 @@ fn not_allowed(what: impl Into<String>, node: &impl Located) -> Diagnostic {
 /// PostgreSQL folds unquoted names to lower case and keeps quoted ones.
 fn normal(ident: &Ident) -> String {
     match ident.quote_style {
-        None => ident.value.to_lowercase(),
+        // PostgreSQL folds only ASCII letters.
+        None => ident.value.to_ascii_lowercase(),
         Some(_) => ident.value.clone(),
     }
 }
@@ -233,6 +239,8 @@ impl<'p> Walker<'p> {
             clause: Clause::Other,
             tenant_param: None,
             customer_param: None,
+            applied: BTreeSet::new(),
+            applied_unaccent: BTreeSet::new(),
         }
     }
 
@@ -410,6 +418,24 @@ impl<'p> Walker<'p> {
                     column,
                 ));
             };
+            if !target.insertable.contains(&catalog_column.name) {
+                let hint = if target.insertable.is_empty() {
+                    format!("{} cannot be inserted into", target.name)
+                } else {
+                    format!(
+                        "the columns an INSERT may give are: {}",
+                        target.insertable.join(", ")
+                    )
+                };
+                return Err(not_allowed(
+                    format!(
+                        "`{column_name}` of {} is set by the database, not by an INSERT",
+                        target.name
+                    ),
+                    column,
+                )
+                .hint(hint));
+            }
             if described
                 .iter()
                 .any(|c: &InsertColumn| c.column == column_name)
@@ -645,10 +671,8 @@ impl<'p> Walker<'p> {
             if let Some(order_by) = order_by {
                 self.order_by(order_by)?;
             }
-            // The select block's scope stays open through ORDER BY.
-            if matches!(body.as_ref(), SetExpr::Select(_)) {
-                self.close_select_scope(body)?;
-            }
+            // The body's scope stays open through ORDER BY.
+            self.close_body_scope(body)?;
             if let Some(limit_clause) = limit_clause {
                 let limit = self.limit(limit_clause)?;
                 if top {
@@ -830,11 +854,14 @@ impl<'p> Walker<'p> {
                     )
                     .at(span_of(right.as_ref())));
                 }
-                // Only output names can be ordered by after a set operation.
-                self.scopes.push(Scope {
-                    output_names: outputs.iter().map(|o| o.name.clone()).collect(),
-                    ..Scope::default()
-                });
+                if keep_scope {
+                    // Only output names can be ordered by after a set
+                    // operation; `query_block` closes this scope.
+                    self.scopes.push(Scope {
+                        output_names: outputs.iter().map(|o| o.name.clone()).collect(),
+                        ..Scope::default()
+                    });
+                }
                 Ok(outputs)
             }
             SetExpr::Values(values) => {
@@ -859,7 +886,9 @@ impl<'p> Walker<'p> {
                     }
                 }
                 self.clause = saved;
-                self.scopes.push(Scope::default());
+                if keep_scope {
+                    self.scopes.push(Scope::default());
+                }
                 Ok((1..=width.unwrap_or(0))
                     .map(|i| Output {
                         name: format!("column{i}"),
@@ -884,9 +913,14 @@ impl<'p> Walker<'p> {
         }
     }
 
-    fn close_select_scope(&mut self, body: &mut SetExpr) -> Result<()> {
+    /// Closes the scope `set_expr(…, keep_scope = true)` left open.
+    fn close_body_scope(&mut self, body: &mut SetExpr) -> Result<()> {
         match body {
             SetExpr::Select(select) => self.close_select_scope_of(select),
+            SetExpr::SetOperation { .. } | SetExpr::Values(_) => match self.scopes.pop() {
+                Some(_) => Ok(()),
+                None => Err(Diagnostic::new(code::INTERNAL, "scope stack underflow")),
+            },
             _ => Ok(()),
         }
     }
@@ -906,6 +940,7 @@ impl<'p> Walker<'p> {
                 for (column, value) in scopes.clone() {
                     let index = self.session_param(value)?;
                     predicates.push(equals(&[alias.as_str(), column.as_str()], index));
+                    self.applied.insert((*relation, column, value));
                 }
             }
         }
@@ -1286,7 +1321,13 @@ impl<'p> Walker<'p> {
                         unsupported("NATURAL JOIN", relation).hint("join ON explicit columns")
                     );
                 }
-                JoinConstraint::None => {}
+                JoinConstraint::None => {
+                    if !matches!(join_operator, JoinOperator::CrossJoin(_)) {
+                        return Err(Diagnostic::new(code::SYNTAX, "this JOIN needs ON or USING")
+                            .at(span_of(relation))
+                            .hint("write JOIN … ON …, or CROSS JOIN"));
+                    }
+                }
             }
         }
         Ok(())
@@ -1306,10 +1347,6 @@ impl<'p> Walker<'p> {
                 sample,
                 index_hints,
             } => {
-                if args.is_some() {
-                    return Err(unsupported("a function in FROM", name)
-                        .hint("select from the tables and views of the schema"));
-                }
                 if !with_hints.is_empty()
                     || version.is_some()
                     || *with_ordinality
@@ -1319,6 +1356,73 @@ impl<'p> Walker<'p> {
                     || !index_hints.is_empty()
                 {
                     return Err(unsupported("this table modifier", name));
+                }
+                if let Some(function_args) = args {
+                    // A set-returning function (generate_series …): the
+                    // policies judge it as a function call.
+                    let sqlparser::ast::TableFunctionArgs {
+                        args: arguments,
+                        settings,
+                    } = function_args;
+                    if settings.is_some() {
+                        return Err(unsupported("function settings", name));
+                    }
+                    let parts = idents(name)?;
+                    if parts.len() > 2 {
+                        return Err(unsupported(
+                            "a function name with more than two parts",
+                            name,
+                        ));
+                    }
+                    let full_name = parts
+                        .iter()
+                        .map(|p| normal(p))
+                        .collect::<Vec<_>>()
+                        .join(".");
+                    let bare = parts.last().map(|p| normal(p)).unwrap_or_default();
+                    self.record_function(&full_name, arguments.len() as u32, false, span_of(name));
+                    let saved = self.clause;
+                    self.clause = Clause::FunctionArgument;
+                    for argument in arguments.iter_mut() {
+                        match argument {
+                            FunctionArg::Unnamed(FunctionArgExpr::Expr(expr)) => {
+                                self.expr(expr)?;
+                            }
+                            other => return Err(unsupported("this function argument", other)),
+                        }
+                    }
+                    self.clause = saved;
+                    let (alias_name, declared) = match alias {
+                        Some(alias) => (
+                            normal(&alias.name),
+                            alias
+                                .columns
+                                .iter()
+                                .map(|c| normal(&c.name))
+                                .collect::<Vec<_>>(),
+                        ),
+                        None => (bare.clone(), Vec::new()),
+                    };
+                    // One output column, named by the column list, else by
+                    // the alias, else by the function (PostgreSQL's rule).
+                    let columns = if declared.is_empty() {
+                        vec![alias_name.clone()]
+                    } else {
+                        declared
+                    };
+                    self.push_scope_relation(ScopeRelation {
+                        alias: alias_name,
+                        columns: columns
+                            .into_iter()
+                            .map(|name| ScopeColumn {
+                                name,
+                                kind: None,
+                                staff_only: false,
+                            })
+                            .collect(),
+                        relation: None,
+                    });
+                    return Ok(());
                 }
                 if let Some(alias) = alias.as_ref()
                     && !alias.columns.is_empty()
@@ -1366,6 +1470,9 @@ impl<'p> Walker<'p> {
                         // relation itself is replaced by its scoped rows, so
                         // the join stays outer and nothing else leaks.
                         *factor = self.scoped_subquery(table, &alias_name, &scopes)?;
+                        for (column, value) in &scopes {
+                            self.applied.insert((id, column.clone(), *value));
+                        }
                     } else {
                         *name = public_name(table.name);
                         *alias = Some(TableAlias {
@@ -1892,7 +1999,8 @@ impl<'p> Walker<'p> {
                     | BinaryOperator::StringConcat
                     | BinaryOperator::And
                     | BinaryOperator::Or
-                    | BinaryOperator::PGOverlap => None,
+                    | BinaryOperator::PGOverlap
+                    | BinaryOperator::Overlaps => None,
                     other => {
                         return Err(unsupported(
                             format!("the operator `{other}`"),
@@ -2019,8 +2127,18 @@ impl<'p> Walker<'p> {
                 subquery,
                 negated: _,
             } => {
+                let width = match inner.as_ref() {
+                    Expr::Tuple(items) => items.len(),
+                    _ => 1,
+                };
                 self.expr(inner)?;
-                self.subquery(subquery)?;
+                if self.subquery(subquery)? != width {
+                    return Err(Diagnostic::new(
+                        code::SYNTAX,
+                        format!("this subquery must give {width} column(s)"),
+                    )
+                    .at(span_of(subquery)));
+                }
                 Ok(Bound::default())
             }
             Expr::Exists {
@@ -2031,7 +2149,13 @@ impl<'p> Walker<'p> {
                 Ok(Bound::default())
             }
             Expr::Subquery(subquery) => {
-                self.subquery(subquery)?;
+                if self.subquery(subquery)? != 1 {
+                    return Err(Diagnostic::new(
+                        code::SYNTAX,
+                        "a subquery used as a value must give one column",
+                    )
+                    .at(span_of(subquery)));
+                }
                 Ok(Bound::default())
             }
             Expr::AnyOp {
@@ -2061,7 +2185,9 @@ impl<'p> Walker<'p> {
                 }
                 self.expr(left)?;
                 match right.as_mut() {
-                    Expr::Subquery(subquery) => self.subquery(subquery)?,
+                    Expr::Subquery(subquery) => {
+                        self.subquery(subquery)?;
+                    }
                     other => {
                         self.expr(other)?;
                     }
@@ -2096,6 +2222,28 @@ impl<'p> Walker<'p> {
                     literal,
                     param: bound.param,
                 })
+            }
+            Expr::Ceil { expr: inner, field } | Expr::Floor { expr: inner, field } => {
+                let plain = matches!(
+                    field,
+                    sqlparser::ast::CeilFloorKind::DateTimeField(
+                        sqlparser::ast::DateTimeField::NoDateTime
+                    )
+                );
+                if !plain {
+                    return Err(unsupported("CEIL/FLOOR with a unit or scale", inner));
+                }
+                let name = if matches!(expr, Expr::Ceil { .. }) {
+                    "ceil"
+                } else {
+                    "floor"
+                };
+                let span = span_of(&*expr);
+                self.record_function(name, 1, false, span);
+                if let Expr::Ceil { expr: inner, .. } | Expr::Floor { expr: inner, .. } = expr {
+                    self.expr(inner)?;
+                }
+                Ok(Bound::default())
             }
             Expr::AtTimeZone {
                 timestamp,
@@ -2255,9 +2403,29 @@ impl<'p> Walker<'p> {
             ..Bound::default()
         };
         if let (true, Some(value)) = (self.rewriting(), param) {
+            // A number keeps the type PostgreSQL gives the literal (integer,
+            // bigint or numeric); text stays untyped, as a quoted literal
+            // is, and takes its type from where it stands.
+            let data_type = match &value {
+                ParamValue::Integer(n) if i32::try_from(*n).is_ok() => Some(DataType::Int(None)),
+                ParamValue::Integer(_) => Some(DataType::BigInt(None)),
+                ParamValue::Number(_) => {
+                    Some(DataType::Numeric(sqlparser::ast::ExactNumberInfo::None))
+                }
+                ParamValue::Text(_) => None,
+            };
             let index = self.new_param(value);
             bound.param = Some(index);
-            *expr = placeholder(index);
+            *expr = match data_type {
+                Some(data_type) => Expr::Cast {
+                    kind: CastKind::DoubleColon,
+                    expr: Box::new(placeholder(index)),
+                    data_type,
+                    array: false,
+                    format: None,
+                },
+                None => placeholder(index),
+            };
         }
         Ok(bound)
     }
@@ -2293,7 +2461,18 @@ impl<'p> Walker<'p> {
                 ) {
                     return Ok(());
                 }
-                self.record_comparison(column_id, flipped, vec![literal.clone()], span);
+                let id = self.record_comparison(column_id, flipped, vec![literal.clone()], span);
+                if self.plan.is_some_and(|plan| plan.unaccent.contains(&id)) {
+                    let (Some(param), Expr::BinaryOp { right, .. }) = (column.param, &*expr) else {
+                        return Err(Diagnostic::new(
+                            code::POLICY_FAILED,
+                            "an accent-insensitive match was asked for a comparison without a text value",
+                        ));
+                    };
+                    let column_expr = right.as_ref().clone();
+                    *expr = self.unaccent_ilike(column_expr, flipped, &[param])?;
+                    self.applied_unaccent.insert(id);
+                }
             }
             return Ok(());
         };
@@ -2310,7 +2489,20 @@ impl<'p> Walker<'p> {
                     "an accent-insensitive match was asked for a comparison without text values",
                 ));
             };
-            *expr = self.unaccent_ilike(expr, op, &params)?;
+            let column_expr = match &*expr {
+                Expr::BinaryOp { left, .. } => left.as_ref().clone(),
+                Expr::Like { expr, .. } | Expr::ILike { expr, .. } | Expr::InList { expr, .. } => {
+                    expr.as_ref().clone()
+                }
+                _ => {
+                    return Err(Diagnostic::new(
+                        code::POLICY_FAILED,
+                        "an accent-insensitive match was asked for a comparison that is not =, LIKE, ILIKE or IN",
+                    ));
+                }
+            };
+            *expr = self.unaccent_ilike(column_expr, op, &params)?;
+            self.applied_unaccent.insert(id);
         }
         Ok(())
     }
@@ -2336,19 +2528,7 @@ impl<'p> Walker<'p> {
     /// `col = $n` → `unaccent(col) ILIKE unaccent($n)` with the value
     /// escaped and wrapped in `%`; LIKE/ILIKE keep their pattern; IN lists
     /// become ORs. Only text values qualify.
-    fn unaccent_ilike(&mut self, expr: &Expr, op: ComparisonOp, params: &[usize]) -> Result<Expr> {
-        let column = match expr {
-            Expr::BinaryOp { left, .. } => left.as_ref().clone(),
-            Expr::Like { expr, .. } | Expr::ILike { expr, .. } | Expr::InList { expr, .. } => {
-                expr.as_ref().clone()
-            }
-            _ => {
-                return Err(Diagnostic::new(
-                    code::POLICY_FAILED,
-                    "an accent-insensitive match was asked for a comparison that is not =, LIKE, ILIKE or IN",
-                ));
-            }
-        };
+    fn unaccent_ilike(&mut self, column: Expr, op: ComparisonOp, params: &[usize]) -> Result<Expr> {
         let escape = match op {
             ComparisonOp::Eq | ComparisonOp::InList => true,
             ComparisonOp::Like | ComparisonOp::Ilike => false,
@@ -2397,13 +2577,32 @@ impl<'p> Walker<'p> {
         Ok(nested(combined))
     }
 
-    fn subquery(&mut self, query: &mut SqlQuery) -> Result<()> {
+    /// An expression subquery; the number of columns it gives.
+    fn subquery(&mut self, query: &mut SqlQuery) -> Result<usize> {
         let saved_clause = self.clause;
         self.depth += 1;
         let result = self.query_block(query, BlockKind::ExpressionSubquery, false);
         self.depth -= 1;
         self.clause = saved_clause;
-        result.map(|_| ())
+        result.map(|outputs| outputs.len())
+    }
+
+    fn record_function(
+        &mut self,
+        name: &str,
+        arguments: u32,
+        aggregate_or_window: bool,
+        span: Option<Span>,
+    ) -> u32 {
+        let id = self.query.functions.len() as u32;
+        self.query.functions.push(FunctionCall {
+            id,
+            name: name.to_string(),
+            arguments,
+            aggregate_or_window,
+        });
+        self.spans.functions.push(span);
+        id
     }
 
     fn function(&mut self, function: &mut Function) -> Result<()> {

@@ -6,6 +6,7 @@
 //! join it in later issues.
 
 pub mod db;
+pub mod guard;
 pub mod pg;
 pub mod policy;
 pub mod testing;

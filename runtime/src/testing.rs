@@ -130,3 +130,24 @@ async fn migrate_serialized(client: &mut tokio_postgres::Client) {
         .await
         .expect("migrating a test database");
 }
+
+/// The guard with the repository's policy modules, the bundle rebuilt
+/// first when its sources changed (the first build takes about a minute).
+///
+/// # Panics
+/// When the bundle cannot be built or loaded: the message says why.
+pub fn guard() -> crate::guard::Guard {
+    use crate::policy::{build, bundle, host};
+    let dir = bundle::default_dir();
+    if let Err(error) = build::ensure_fresh_bundle(&dir) {
+        panic!("cannot build the policy bundle: {error}");
+    }
+    let engine = match host::PolicyEngine::new(host::EngineConfig::default()) {
+        Ok(engine) => engine,
+        Err(error) => panic!("cannot start wasmtime: {error}"),
+    };
+    match host::PolicyHost::load(&engine, &dir, host::Limits::default()) {
+        Ok(host) => crate::guard::Guard::new(host),
+        Err(error) => panic!("cannot load the policy bundle: {error}"),
+    }
+}

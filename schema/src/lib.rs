@@ -57,6 +57,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_core_tables"),
     migration!(2, "0002_appointment_changes"),
     migration!(3, "0003_bot_role_and_row_security"),
+    migration!(4, "0004_tenant_by_slug"),
 ];
 
 /// The tables `meetassist db seed` loads, in load order (a row may only

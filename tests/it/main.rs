@@ -8,6 +8,9 @@
 //! - `appointment_changes`: cancel and reschedule through the database.
 //! - `migrations`: applying them is idempotent and checked.
 //! - `catalog`: the compiler's catalog is the migrated schema.
+//! - `guard_corpus`: every case of `fixtures/sql/` through the real guard
+//!   (compiler + Wasm policies), snapshotted, and run against the database
+//!   as an oracle.
 
 // In tests a panic is how a failure is reported; unwrap says where.
 #![allow(clippy::unwrap_used)]
@@ -16,6 +19,7 @@ mod appointment_changes;
 mod booking_race;
 mod bot_role;
 mod catalog;
+mod guard_corpus;
 mod migrations;
 mod schema_contract;
 mod support;

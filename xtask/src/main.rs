@@ -2,8 +2,9 @@
 //! `cargo build` (the cargo-xtask pattern). Each installs or checks what it
 //! needs first, and says exactly what is missing when it cannot.
 //!
-//! - `cargo xtask test`: what CI runs: format check, clippy with warnings
-//!   denied, every test.
+//! - `cargo xtask test`: what CI runs: format check, the policy bundle
+//!   (`meetassist policy build`, which installs the Wasm toolchain when
+//!   missing), clippy with warnings denied, every test.
 //! - `cargo xtask run [ARGS]`: builds and runs the product on local
 //!   defaults (today `meetassist db up`: a private PostgreSQL, migrated and
 //!   seeded with the demo data).
@@ -37,6 +38,22 @@ type Result<T = ()> = std::result::Result<T, String>;
 fn test() -> Result {
     ensure_postgresql()?;
     cargo(&["fmt", "--all", "--check"])?;
+    // The policy modules are a workspace of their own: their rules are
+    // unit-tested natively, under the same lints.
+    const POLICIES: &str = "--manifest-path=policies/Cargo.toml";
+    cargo(&["fmt", POLICIES, "--all", "--check"])?;
+    // The policy bundle before the checks that take minutes: this installs
+    // the Wasm toolchain when it is missing (and fails here, saying how to
+    // install it, when it cannot), and the tests load the bundle.
+    cargo(&[
+        "run",
+        "--quiet",
+        "--package",
+        "meetassist",
+        "--",
+        "policy",
+        "build",
+    ])?;
     cargo(&[
         "clippy",
         "--workspace",
@@ -45,6 +62,16 @@ fn test() -> Result {
         "-D",
         "warnings",
     ])?;
+    cargo(&[
+        "clippy",
+        POLICIES,
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    cargo(&["test", POLICIES, "--workspace"])?;
     cargo(&["test", "--workspace"])
 }
 

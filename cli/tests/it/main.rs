@@ -7,6 +7,8 @@
 
 mod db_migrate;
 mod db_seed;
+mod guard;
+mod policy_build;
 
 use std::path::Path;
 use std::process::{Command, Output};

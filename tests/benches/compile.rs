@@ -1,0 +1,138 @@
+//! How long the guard takes, on the accepted queries of the SQL corpus
+//! (`fixtures/sql/`), against a bare sqlparser parse of the same text.
+//!
+//! For every accepted query it takes the median of many runs of:
+//! - `parse`: `sqlparser` alone (PostgreSQL dialect);
+//! - `compile`: the compiler alone — analyze, then finish with the policy
+//!   decisions (recorded once from the real modules);
+//! - `guard`: everything — analyze, the seven Wasm policy modules in
+//!   wasmtime (a fresh instance each), finish.
+//!
+//! and prints p50 and p99 over the queries, and the compile/parse ratio.
+//! One thread, so one core.
+
+// A bench panics on what cannot happen with the corpus it was built for.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use meetassist_compiler::describe::Session;
+use meetassist_runtime::guard::Audit;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct CorpusFile {
+    case: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    sql: String,
+    tenant: i64,
+    customer: Option<i64>,
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+/// Median time of `f` over `runs` runs, after a warm-up.
+fn time(runs: usize, mut f: impl FnMut()) -> Duration {
+    for _ in 0..runs / 10 + 1 {
+        f();
+    }
+    median(
+        (0..runs)
+            .map(|_| {
+                let started = Instant::now();
+                f();
+                started.elapsed()
+            })
+            .collect(),
+    )
+}
+
+fn main() {
+    let guard = meetassist_runtime::testing::guard();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/sql");
+    let mut cases = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for path in files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+    {
+        let file: CorpusFile = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        cases.extend(file.case);
+    }
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    let (mut parse, mut compile, mut full, mut ratio) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for case in &cases {
+        let session = Session {
+            tenant_id: case.tenant,
+            customer_id: case.customer,
+        };
+        let (result, _) = guard.compile(&case.sql, session);
+        if result.is_err() {
+            continue;
+        }
+        let analysis = meetassist_compiler::analyze(&case.sql, session).unwrap();
+        let decisions = guard.decide(&analysis, &mut Audit::default()).unwrap();
+        let parse_time = time(200, || {
+            std::hint::black_box(
+                sqlparser::parser::Parser::parse_sql(&dialect, &case.sql).unwrap(),
+            );
+        });
+        let compile_time = time(200, || {
+            let analysis = meetassist_compiler::analyze(&case.sql, session).unwrap();
+            std::hint::black_box(analysis.finish(&decisions).unwrap());
+        });
+        let full_time = time(50, || {
+            std::hint::black_box(guard.compile(&case.sql, session).0.unwrap());
+        });
+        parse.push(parse_time.as_secs_f64() * 1e6);
+        compile.push(compile_time.as_secs_f64() * 1e6);
+        full.push(full_time.as_secs_f64() * 1e6);
+        ratio.push(compile_time.as_secs_f64() / parse_time.as_secs_f64());
+    }
+    for series in [&mut parse, &mut compile, &mut full, &mut ratio] {
+        series.sort_by(f64::total_cmp);
+    }
+    println!("accepted corpus queries: {}", parse.len());
+    println!("{:<34} {:>10} {:>10}", "", "p50", "p99");
+    println!(
+        "{:<34} {:>8.1}µs {:>8.1}µs",
+        "sqlparser parse",
+        percentile(&parse, 0.5),
+        percentile(&parse, 0.99)
+    );
+    println!(
+        "{:<34} {:>8.1}µs {:>8.1}µs",
+        "compiler (analyze + finish)",
+        percentile(&compile, 0.5),
+        percentile(&compile, 0.99)
+    );
+    println!(
+        "{:<34} {:>8.1}µs {:>8.1}µs",
+        "guard (compiler + 7 Wasm policies)",
+        percentile(&full, 0.5),
+        percentile(&full, 0.99)
+    );
+    println!(
+        "{:<34} {:>9.2}× {:>9.2}×",
+        "compiler / parse, per query",
+        percentile(&ratio, 0.5),
+        percentile(&ratio, 0.99)
+    );
+}
