@@ -21,5 +21,6 @@ mod bot_role;
 mod catalog;
 mod guard_corpus;
 mod migrations;
+mod policy_cases;
 mod schema_contract;
 mod support;

@@ -4,6 +4,7 @@
 //! and the compiler applies their decisions. `execute` then runs what was
 //! accepted as `meetassist_bot`.
 
+pub mod cases;
 mod convert;
 pub mod execute;
 
