@@ -11,6 +11,8 @@
 //! - `guard_corpus`: every case of `fixtures/sql/` through the real guard
 //!   (compiler + Wasm policies), snapshotted, and run against the database
 //!   as an oracle.
+//! - `random_queries`: proptest-generated SELECTs over the catalog:
+//!   deterministic, accepted output parses, the oracle holds.
 
 // In tests a panic is how a failure is reported; unwrap says where.
 #![allow(clippy::unwrap_used)]
@@ -22,5 +24,6 @@ mod catalog;
 mod guard_corpus;
 mod migrations;
 mod policy_cases;
+mod random_queries;
 mod schema_contract;
 mod support;
