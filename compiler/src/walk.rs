@@ -1367,19 +1367,7 @@ impl<'p> Walker<'p> {
                     if settings.is_some() {
                         return Err(unsupported("function settings", name));
                     }
-                    let parts = idents(name)?;
-                    if parts.len() > 2 {
-                        return Err(unsupported(
-                            "a function name with more than two parts",
-                            name,
-                        ));
-                    }
-                    let full_name = parts
-                        .iter()
-                        .map(|p| normal(p))
-                        .collect::<Vec<_>>()
-                        .join(".");
-                    let bare = parts.last().map(|p| normal(p)).unwrap_or_default();
+                    let (full_name, bare) = function_name(name)?;
                     self.record_function(&full_name, arguments.len() as u32, false, span_of(name));
                     let saved = self.clause;
                     self.clause = Clause::FunctionArgument;
@@ -2624,26 +2612,8 @@ impl<'p> Walker<'p> {
         {
             return Err(unsupported("this form of function call", name));
         }
-        let parts = idents(name)?;
-        if parts.len() > 2 {
-            return Err(unsupported(
-                "a function name with more than two parts",
-                name,
-            ));
-        }
-        let full_name = parts
-            .iter()
-            .map(|p| normal(p))
-            .collect::<Vec<_>>()
-            .join(".");
-        let id = self.query.functions.len() as u32;
-        self.query.functions.push(FunctionCall {
-            id,
-            name: full_name,
-            arguments: 0,
-            aggregate_or_window: over.is_some() || filter.is_some(),
-        });
-        self.spans.functions.push(span);
+        let (full_name, _) = function_name(name)?;
+        let id = self.record_function(&full_name, 0, over.is_some() || filter.is_some(), span);
         let saved = self.clause;
         self.clause = Clause::FunctionArgument;
         let count = match args {
@@ -2734,6 +2704,25 @@ impl<'p> Walker<'p> {
 }
 
 // -------------------------------------------------------------------- helpers
+
+/// A function's name as policies see it (lower-case, with its schema when
+/// given), and its last part.
+fn function_name(name: &ObjectName) -> Result<(String, String)> {
+    let parts = idents(name)?;
+    if parts.len() > 2 {
+        return Err(unsupported(
+            "a function name with more than two parts",
+            name,
+        ));
+    }
+    let full = parts
+        .iter()
+        .map(|p| normal(p))
+        .collect::<Vec<_>>()
+        .join(".");
+    let bare = parts.last().map(|p| normal(p)).unwrap_or_default();
+    Ok((full, bare))
+}
 
 fn unknown_column<'a>(
     column: &str,
