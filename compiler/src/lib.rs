@@ -67,6 +67,46 @@ pub struct Compiled {
     pub rules: Vec<String>,
 }
 
+impl Compiled {
+    /// The SQL with each parameter written back in as a literal: for
+    /// people and tests to read (and to check that compiling it again
+    /// changes nothing). Never what runs.
+    pub fn inlined_sql(&self) -> String {
+        let mut out = String::with_capacity(self.sql.len() + 16 * self.params.len());
+        let mut chars = self.sql.char_indices().peekable();
+        while let Some((_, c)) = chars.next() {
+            if c == '$' {
+                let mut digits = String::new();
+                while let Some((_, d)) = chars.peek().copied().filter(|(_, d)| d.is_ascii_digit()) {
+                    digits.push(d);
+                    chars.next();
+                }
+                if let Some(param) = digits
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|n| self.params.get(n.wrapping_sub(1)))
+                {
+                    match &param.value {
+                        ParamValue::Integer(n) => out.push_str(&n.to_string()),
+                        ParamValue::Number(text) => out.push_str(text),
+                        ParamValue::Text(text) => {
+                            out.push('\'');
+                            out.push_str(&text.replace('\'', "''"));
+                            out.push('\'');
+                        }
+                    }
+                    continue;
+                }
+                out.push('$');
+                out.push_str(&digits);
+                continue;
+            }
+            out.push(c);
+        }
+        out
+    }
+}
+
 /// Parses, binds and describes `sql` for `session`.
 pub fn analyze(sql: &str, session: Session) -> Result<Analysis, Diagnostic> {
     if sql.len() > MAX_SQL_BYTES {

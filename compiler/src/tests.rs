@@ -103,7 +103,7 @@ fn a_where_with_or_stays_inside_the_tenant_scope() {
     );
     assert_eq!(
         compiled.sql,
-        "SELECT full_name FROM public.consultants AS \"consultants\" WHERE (is_active OR id = $1::INT) AND (\"consultants\".\"tenant_id\" = $2) LIMIT 100"
+        "SELECT full_name FROM public.consultants AS \"consultants\" WHERE (is_active OR id = $1::INT) AND (\"consultants\".\"tenant_id\" = $2::INT) LIMIT 100"
     );
     assert_eq!(params(&compiled), ["3", "1"]);
 }
@@ -485,4 +485,42 @@ fn only_ascii_letters_are_folded() {
         "{}",
         compiled.sql
     );
+}
+
+#[test]
+fn compiling_the_output_again_changes_nothing() {
+    for (sql, session) in [
+        (
+            "SELECT full_name FROM consultants WHERE is_active OR id = 3",
+            VISITOR,
+        ),
+        (
+            "SELECT id FROM consultants WHERE full_name = 'Nguyễn Văn An' AND id > -2",
+            VISITOR,
+        ),
+        (
+            "SELECT c.full_name, count(a.id) FROM consultants c LEFT JOIN appointments a ON a.consultant_id = c.id GROUP BY c.full_name",
+            CUSTOMER,
+        ),
+        (
+            "WITH mine AS (SELECT consultant_id FROM appointments) SELECT full_name FROM consultants WHERE id IN (SELECT consultant_id FROM mine) UNION SELECT name FROM services",
+            CUSTOMER,
+        ),
+        (
+            "SELECT * FROM schedule_exceptions WHERE on_date >= DATE '2026-12-01' AND start_time IS NULL",
+            VISITOR,
+        ),
+        (
+            "INSERT INTO appointments (tenant_id, consultant_id, starts_at, ends_at, topic) VALUES (9, 1::bigint, '2027-01-04 09:00+07', '2027-01-04 10:00+07', 'it''s') RETURNING id",
+            CUSTOMER,
+        ),
+        (
+            "SELECT * FROM busy_slots b FULL JOIN consultants c ON c.id = b.consultant_id LIMIT 5",
+            VISITOR,
+        ),
+    ] {
+        let first = accepted(sql, session);
+        let again = accepted(&first.inlined_sql(), session);
+        assert_eq!(again.inlined_sql(), first.inlined_sql(), "{sql}");
+    }
 }

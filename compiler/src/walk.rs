@@ -259,6 +259,23 @@ impl<'p> Walker<'p> {
         self.params.len()
     }
 
+    /// The session value as a typed parameter expression.
+    fn session_expr(&mut self, value: SessionValue) -> Result<Expr> {
+        let index = self.session_param(value)?;
+        let n = match self.params.get(index - 1) {
+            Some(Param {
+                value: ParamValue::Integer(n),
+            }) => *n,
+            _ => {
+                return Err(Diagnostic::new(
+                    code::INTERNAL,
+                    "a session parameter that is not a number",
+                ));
+            }
+        };
+        Ok(typed_number(index, n))
+    }
+
     fn session_param(&mut self, value: SessionValue) -> Result<usize> {
         let session = self.query.session;
         match value {
@@ -568,7 +585,7 @@ impl<'p> Walker<'p> {
                         ),
                     ));
                 }
-                let index = self.session_param(value)?;
+                let forced = self.session_expr(value)?;
                 let position = columns.iter().position(|c| {
                     idents(c).ok().and_then(|p| p.first().map(|i| normal(i)))
                         == Some(column.clone())
@@ -580,8 +597,8 @@ impl<'p> Walker<'p> {
                         }
                         for row in values.rows.iter_mut() {
                             match position {
-                                Some(at) => row.content[at] = placeholder(index),
-                                None => row.content.push(placeholder(index)),
+                                Some(at) => row.content[at] = forced.clone(),
+                                None => row.content.push(forced.clone()),
                             }
                         }
                     }
@@ -590,12 +607,8 @@ impl<'p> Walker<'p> {
                             columns.push(ObjectName::from(vec![ident(&column)]));
                         }
                         match position {
-                            Some(at) => {
-                                select.projection[at] = SelectItem::UnnamedExpr(placeholder(index))
-                            }
-                            None => select
-                                .projection
-                                .push(SelectItem::UnnamedExpr(placeholder(index))),
+                            Some(at) => select.projection[at] = SelectItem::UnnamedExpr(forced),
+                            None => select.projection.push(SelectItem::UnnamedExpr(forced)),
                         }
                     }
                     other => {
@@ -938,8 +951,20 @@ impl<'p> Walker<'p> {
         for (relation, alias) in &scope.where_scoped {
             if let Some(scopes) = plan.scopes.get(relation) {
                 for (column, value) in scopes.clone() {
-                    let index = self.session_param(value)?;
-                    predicates.push(equals(&[alias.as_str(), column.as_str()], index));
+                    // Already there (compiling the compiler's own output):
+                    // a top-level conjunct `alias.column = <this value>`
+                    // scopes the whole block just the same.
+                    let wanted = match value {
+                        SessionValue::TenantId => Some(self.query.session.tenant_id),
+                        SessionValue::CustomerId => self.query.session.customer_id,
+                    };
+                    let present = select.selection.as_ref().is_some_and(|selection| {
+                        self.has_conjunct(selection, alias, &column, wanted)
+                    });
+                    if !present {
+                        let scoped = self.session_expr(value)?;
+                        predicates.push(equals(&[alias.as_str(), column.as_str()], scoped));
+                    }
                     self.applied.insert((*relation, column, value));
                 }
             }
@@ -951,6 +976,48 @@ impl<'p> Walker<'p> {
             });
         }
         Ok(())
+    }
+
+    /// Whether `expr`, split at its top-level ANDs, has the conjunct
+    /// `alias.column = $n` with parameter n equal to `value`.
+    fn has_conjunct(&self, expr: &Expr, alias: &str, column: &str, value: Option<i64>) -> bool {
+        match expr {
+            Expr::Nested(inner) => self.has_conjunct(inner, alias, column, value),
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::And,
+                right,
+            } => {
+                self.has_conjunct(left, alias, column, value)
+                    || self.has_conjunct(right, alias, column, value)
+            }
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Eq,
+                right,
+            } => {
+                let names_it = matches!(left.as_ref(), Expr::CompoundIdentifier(parts)
+                    if parts.len() == 2 && normal(&parts[0]) == alias && normal(&parts[1]) == column);
+                let mut literal = right.as_ref();
+                if let Expr::Cast { expr, .. } = literal {
+                    literal = expr;
+                }
+                let param = match literal {
+                    Expr::Value(ValueWithSpan {
+                        value: Value::Placeholder(text),
+                        ..
+                    }) => text.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()),
+                    _ => None,
+                };
+                let equal = param
+                    .and_then(|index| self.params.get(index.wrapping_sub(1)))
+                    .is_some_and(
+                        |param| matches!(param.value, ParamValue::Integer(n) if Some(n) == value),
+                    );
+                names_it && equal
+            }
+            _ => false,
+        }
     }
 
     fn select(&mut self, select: &mut Select) -> Result<Vec<Output>> {
@@ -1543,8 +1610,8 @@ impl<'p> Walker<'p> {
             .collect();
         let mut conditions = Vec::new();
         for (column, value) in scopes {
-            let index = self.session_param(*value)?;
-            conditions.push(format!("{} = ${index}", quote_ident_path(&[alias, column])));
+            let scoped = self.session_expr(*value)?;
+            conditions.push(format!("{} = {scoped}", quote_ident_path(&[alias, column])));
         }
         let text = format!(
             "SELECT {} FROM public.{} AS {} WHERE {}",
@@ -1553,7 +1620,7 @@ impl<'p> Walker<'p> {
                 .map(|c| quote_ident_path(&[alias, c]))
                 .collect::<Vec<_>>()
                 .join(", "),
-            quote_ident(table.name),
+            table.name,
             quote_ident(alias),
             conditions.join(" AND ")
         );
@@ -2196,7 +2263,16 @@ impl<'p> Walker<'p> {
                     return Err(unsupported("this cast", inner.as_ref()));
                 }
                 check_type(data_type, inner.as_ref())?;
-                let bound = self.expr(inner)?;
+                // A literal cast explicitly keeps that cast alone (no
+                // `$1::INT::BIGINT`), so compiling the output again
+                // changes nothing.
+                let bound = match inner.as_mut() {
+                    Expr::Value(value) => {
+                        let span = Span::from_parser(value.span);
+                        self.value_as(span, inner, false)?
+                    }
+                    _ => self.expr(inner)?,
+                };
                 // `'2026-12-01'::date` is a typed literal for the policies.
                 let literal = match bound.literal {
                     Some(Literal::Text(value)) => Some(Literal::Typed {
@@ -2320,6 +2396,12 @@ impl<'p> Walker<'p> {
     }
 
     fn value(&mut self, span: Option<Span>, expr: &mut Expr) -> Result<Bound> {
+        self.value_as(span, expr, true)
+    }
+
+    /// A literal; `typed`: give a number parameter the type PostgreSQL
+    /// gives the literal (not when the literal is cast already).
+    fn value_as(&mut self, span: Option<Span>, expr: &mut Expr, typed: bool) -> Result<Bound> {
         let Expr::Value(ValueWithSpan { value, span: _ }) = expr else {
             return Err(Diagnostic::new(code::INTERNAL, "literal expected"));
         };
@@ -2395,6 +2477,7 @@ impl<'p> Walker<'p> {
             // bigint or numeric); text stays untyped, as a quoted literal
             // is, and takes its type from where it stands.
             let data_type = match &value {
+                _ if !typed => None,
                 ParamValue::Integer(n) if i32::try_from(*n).is_ok() => Some(DataType::Int(None)),
                 ParamValue::Integer(_) => Some(DataType::BigInt(None)),
                 ParamValue::Number(_) => {
@@ -3052,11 +3135,27 @@ fn conjunction(predicates: Vec<Expr>) -> Option<Expr> {
     predicates.into_iter().reduce(and).map(nested)
 }
 
-fn equals(path: &[&str], index: usize) -> Expr {
+fn equals(path: &[&str], value: Expr) -> Expr {
     Expr::BinaryOp {
         left: Box::new(compound(path.iter().map(|p| ident(p)).collect())),
         op: BinaryOperator::Eq,
-        right: Box::new(placeholder(index)),
+        right: Box::new(value),
+    }
+}
+
+/// `$n::INT` (or `::BIGINT`): a number parameter typed as PostgreSQL types
+/// the literal `n`.
+fn typed_number(index: usize, n: i64) -> Expr {
+    Expr::Cast {
+        kind: CastKind::DoubleColon,
+        expr: Box::new(placeholder(index)),
+        data_type: if i32::try_from(n).is_ok() {
+            DataType::Int(None)
+        } else {
+            DataType::BigInt(None)
+        },
+        array: false,
+        format: None,
     }
 }
 

@@ -4,6 +4,8 @@
 //! wasmtime — and:
 //!
 //! - is accepted or refused as the case expects;
+//! - if accepted, compiles to the same statement when its output is
+//!   compiled again (parameters written back in);
 //! - lands in an insta snapshot per file (accepted SQL and parameters, or
 //!   the diagnostic), so a reviewer sees every change of behaviour;
 //! - if accepted, runs on a seeded database twice, inside transactions that
@@ -128,6 +130,19 @@ async fn every_corpus_case_is_judged_as_expected_and_the_oracle_holds() {
                 continue;
             }
             if let Ok(compiled) = &result {
+                // Compiling the output again changes nothing (unless the
+                // output, with its casts, outgrew the input size limit).
+                let inlined = compiled.inlined_sql();
+                match guard().compile(&inlined, session).0 {
+                    Ok(again) if again.inlined_sql() == inlined => {}
+                    _ if inlined.len() > meetassist_compiler::MAX_SQL_BYTES => {}
+                    other => failures.push(format!(
+                        "{file}: `{}` NOT IDEMPOTENT: {}\nrecompiled: {}",
+                        case.name,
+                        compiled.inlined_sql(),
+                        render(&other)
+                    )),
+                }
                 match oracle(&mut oracle_client, compiled, session).await {
                     Ok((owner_rows, bot_rows)) => {
                         if !oracle_agrees(compiled, &owner_rows, &bot_rows) {

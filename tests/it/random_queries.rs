@@ -2,7 +2,8 @@
 //! conditions, EXISTS and IN subqueries, scalar subqueries, UNION arms),
 //! for random sessions, through the real guard:
 //!
-//! - compiling is deterministic;
+//! - compiling is deterministic, and compiling the output again (its
+//!   parameters written back in) changes nothing;
 //! - accepted output parses as one statement;
 //! - the execution oracle holds: run as the owner (no row-level security)
 //!   and as the bot under it, an accepted statement gives the same rows.
@@ -226,6 +227,12 @@ async fn random_queries_are_deterministic_parse_and_keep_the_oracle() {
             continue;
         };
         accepted += 1;
+        let again = guard.compile(&compiled.inlined_sql(), session).0;
+        assert_eq!(
+            again.map(|c| c.inlined_sql()).ok().as_deref(),
+            Some(compiled.inlined_sql().as_str()),
+            "compiling the output again changes nothing: {sql}"
+        );
         let reparsed = sqlparser::parser::Parser::parse_sql(
             &sqlparser::dialect::PostgreSqlDialect {},
             &compiled.sql,
