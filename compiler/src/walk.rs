@@ -432,7 +432,7 @@ impl<'p> Walker<'p> {
                     &column_name,
                     target.name,
                     target.columns.iter().map(|c| c.name),
-                    column,
+                    &span_of(column),
                 ));
             };
             if !target.insertable.contains(&catalog_column.name) {
@@ -1770,6 +1770,14 @@ impl<'p> Walker<'p> {
 
     // ---------------------------------------------------------------- names
 
+    fn find_relation_ref(&self, alias: &str) -> Option<&ScopeRelation> {
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|scope| scope.relations.iter())
+            .find(|r| r.alias == alias)
+    }
+
     fn find_relation(&self, alias: &str) -> Option<ScopeRelation> {
         self.scopes
             .iter()
@@ -1799,8 +1807,7 @@ impl<'p> Walker<'p> {
     }
 
     /// Binds a column reference and records its use.
-    fn column_ref(&mut self, parts: &[Ident], node: &Expr) -> Result<Bound> {
-        let span = span_of(node);
+    fn column_ref(&mut self, parts: &[Ident], span: Option<Span>) -> Result<Bound> {
         let names: Vec<String> = parts.iter().map(normal).collect();
         let (qualifier, column) = match names.as_slice() {
             [column] => (None, column.clone()),
@@ -1809,15 +1816,16 @@ impl<'p> Walker<'p> {
                 (Some(relation.clone()), column.clone())
             }
             _ => {
-                return Err(unsupported(
-                    "a column reference with more than two parts",
-                    node,
-                ));
+                return Err(Diagnostic::new(
+                    code::UNSUPPORTED,
+                    "a column reference with more than two parts is not supported",
+                )
+                .at(span));
             }
         };
         let found = match &qualifier {
             Some(alias) => {
-                let Some(relation) = self.find_relation(alias) else {
+                let Some(relation) = self.find_relation_ref(alias) else {
                     return Err(self.unknown_relation_alias(alias, span));
                 };
                 let Some(found) = relation.columns.iter().find(|c| c.name == column).cloned()
@@ -1826,20 +1834,19 @@ impl<'p> Walker<'p> {
                         &column,
                         alias,
                         relation.columns.iter().map(|c| c.name.as_str()),
-                        node,
+                        &span,
                     ));
                 };
-                Some((relation, found))
+                Some((relation.relation, found))
             }
-            None => self.resolve_unqualified(&column, node)?,
+            None => self.resolve_unqualified(&column, span)?,
         };
         let Some((relation, found)) = found else {
             // An output name of the select list (ORDER BY / GROUP BY).
             return Ok(Bound::default());
         };
-        let column_use = relation
-            .relation
-            .map(|id| self.column_use(id, &found.name, found.kind, found.staff_only, span));
+        let column_use =
+            relation.map(|id| self.column_use(id, &found.name, found.kind, found.staff_only, span));
         if self.rewriting() && names.len() == 3 {
             // `public.t.c`: the table is now aliased `t`.
             return Ok(Bound {
@@ -1856,8 +1863,8 @@ impl<'p> Walker<'p> {
     fn resolve_unqualified(
         &self,
         column: &str,
-        node: &Expr,
-    ) -> Result<Option<(ScopeRelation, ScopeColumn)>> {
+        span: Option<Span>,
+    ) -> Result<Option<(Option<u32>, ScopeColumn)>> {
         for (depth, scope) in self.scopes.iter().rev().enumerate() {
             let matches: Vec<(&ScopeRelation, &ScopeColumn)> = scope
                 .relations
@@ -1865,7 +1872,7 @@ impl<'p> Walker<'p> {
                 .filter_map(|r| r.columns.iter().find(|c| c.name == column).map(|c| (r, c)))
                 .collect();
             match matches.as_slice() {
-                [(relation, found)] => return Ok(Some(((*relation).clone(), (*found).clone()))),
+                [(relation, found)] => return Ok(Some((relation.relation, (*found).clone()))),
                 [] => {
                     let orders = matches!(self.clause, Clause::OrderBy | Clause::GroupBy);
                     if depth == 0 && orders && scope.output_names.iter().any(|n| n == column) {
@@ -1881,7 +1888,7 @@ impl<'p> Walker<'p> {
                         code::AMBIGUOUS_COLUMN,
                         format!("column `{column}` is ambiguous"),
                     )
-                    .at(span_of(node))
+                    .at(span)
                     .hint(format!("write one of: {}", owners.join(", "))));
                 }
             }
@@ -1899,7 +1906,7 @@ impl<'p> Walker<'p> {
             code::UNKNOWN_COLUMN,
             format!("no column `{column}` in this query"),
         )
-        .at(span_of(node));
+        .at(span);
         if let Some(near) = nearest(column, visible.iter().map(String::as_str)) {
             diagnostic = diagnostic.hint(format!("did you mean `{near}`?"));
         }
@@ -1918,20 +1925,13 @@ impl<'p> Walker<'p> {
     fn expr(&mut self, expr: &mut Expr) -> Result<Bound> {
         match expr {
             Expr::Identifier(ident) => {
-                let parts = vec![ident.clone()];
-                let node = expr.clone();
-                self.column_ref(&parts, &node)
+                let span = Span::from_parser(ident.span);
+                self.column_ref(std::slice::from_ref(ident), span)
             }
-            Expr::CompoundIdentifier(_) => {
-                let node = expr.clone();
-                let Expr::CompoundIdentifier(owned) = &node else {
-                    return Err(Diagnostic::new(code::INTERNAL, "identifier expected"));
-                };
-                let bound = self.column_ref(owned, &node)?;
-                if self.rewriting()
-                    && owned.len() == 3
-                    && let Expr::CompoundIdentifier(parts) = expr
-                {
+            Expr::CompoundIdentifier(parts) => {
+                let span = span_of(&RawSpan::union_iter(parts.iter().map(|p| p.span)));
+                let bound = self.column_ref(parts, span)?;
+                if self.rewriting() && parts.len() == 3 {
                     // `public.t.c`: the table is named `t` in the rewrite.
                     parts.remove(0);
                 }
@@ -2811,13 +2811,13 @@ fn unknown_column<'a>(
     column: &str,
     relation: &str,
     columns: impl Iterator<Item = &'a str> + Clone,
-    node: &impl Located,
+    span: &Option<Span>,
 ) -> Diagnostic {
     let mut diagnostic = Diagnostic::new(
         code::UNKNOWN_COLUMN,
         format!("`{relation}` has no column `{column}`"),
     )
-    .at(span_of(node));
+    .at(*span);
     diagnostic = match nearest(column, columns.clone()) {
         Some(near) => diagnostic.hint(format!("did you mean `{near}`?")),
         None => diagnostic.hint(format!(
