@@ -1348,11 +1348,8 @@ impl<'p> Walker<'p> {
                 | JoinOperator::RightOuter(c)
                 | JoinOperator::FullOuter(c)
                 | JoinOperator::CrossJoin(c) => c,
-                other => {
-                    return Err(unsupported(
-                        "this kind of join",
-                        &relation.span().union(&join_span(other)),
-                    ));
+                _ => {
+                    return Err(unsupported("this kind of join", relation));
                 }
             };
             match constraint {
@@ -1847,13 +1844,6 @@ impl<'p> Walker<'p> {
         };
         let column_use =
             relation.map(|id| self.column_use(id, &found.name, found.kind, found.staff_only, span));
-        if self.rewriting() && names.len() == 3 {
-            // `public.t.c`: the table is now aliased `t`.
-            return Ok(Bound {
-                column: column_use.map(|id| (id, found.kind)),
-                ..Bound::default()
-            });
-        }
         Ok(Bound {
             column: column_use.map(|id| (id, found.kind)),
             ..Bound::default()
@@ -3056,11 +3046,6 @@ fn text_has_nul(literal: &Literal) -> bool {
 
 fn expr_value_span(value: &ValueWithSpan) -> Option<Span> {
     Span::from_parser(value.span)
-}
-
-fn join_span(operator: &JoinOperator) -> sqlparser::tokenizer::Span {
-    let _ = operator;
-    sqlparser::tokenizer::Span::empty()
 }
 
 /// `TABLE x` as `SELECT * FROM x`.
