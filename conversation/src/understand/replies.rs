@@ -1,0 +1,305 @@
+//! Short replies to the bot's own questions: an email address, the one-time
+//! code, yes or no, which of the offered options, the customer's name.
+
+use super::text::{self, Word};
+use super::{Awaiting, Scan};
+
+/// Claims the first word that is an email address ("an.nguyen@gmail.com").
+pub(super) fn email(scan: &mut Scan) -> Option<String> {
+    let at =
+        (0..scan.words.len()).find(|&i| scan.free(i).is_some_and(|w| is_email(&w.original)))?;
+    scan.take(at, 1);
+    Some(scan.words[at].original.clone())
+}
+
+/// Whether text has the shape local@domain.tld, without spaces or oddities.
+fn is_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    let ok = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+');
+    !local.is_empty()
+        && !domain.contains('@')
+        && local.chars().all(ok)
+        && domain.chars().all(ok)
+        && domain.split('.').count() >= 2
+        && domain.split('.').all(|p| !p.is_empty())
+        && domain
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| tld.chars().all(char::is_alphabetic))
+}
+
+/// Claims a one-time code: a word of exactly six digits, or, when the bot
+/// asked for the code, six digits typed in groups ("123 456").
+pub(super) fn code(scan: &mut Scan, awaiting: Option<Awaiting>) -> Option<String> {
+    let six = |w: &Word| w.fold.len() == 6 && w.is_number();
+    if let Some(at) = (0..scan.words.len()).find(|&i| scan.free(i).is_some_and(six)) {
+        scan.take(at, 1);
+        return Some(scan.words[at].fold.clone());
+    }
+    if awaiting == Some(Awaiting::Otp) {
+        let digits: Vec<usize> = (0..scan.words.len())
+            .filter(|&i| scan.words[i].is_number())
+            .collect();
+        let joined: String = digits
+            .iter()
+            .map(|&i| scan.words[i].fold.as_str())
+            .collect();
+        let contiguous = digits.windows(2).all(|p| p[1] == p[0] + 1);
+        if joined.len() == 6 && digits.len() > 1 && contiguous {
+            for &i in &digits {
+                scan.take(i, 1);
+            }
+            return Some(joined);
+        }
+    }
+    None
+}
+
+/// Words that may come around an answer without changing it.
+const POLITE: [&str; 14] = [
+    "ạ", "nhé", "nhe", "nha", "nhá", "ha", "please", "pls", "thanks", "thank", "you", "bạn", "anh",
+    "chị",
+];
+
+/// Yes, first: "không sao" (no problem) is yes though it starts with "không".
+const YES: [&str; 38] = [
+    "không sao",
+    "ko sao",
+    "no problem",
+    "đồng ý",
+    "có",
+    "ok",
+    "oke",
+    "okay",
+    "okie",
+    "oki",
+    "okê",
+    "ừ",
+    "ừm",
+    "ừa",
+    "uh",
+    "vâng",
+    "được",
+    "dc",
+    "đc",
+    "yes",
+    "yeah",
+    "yep",
+    "yup",
+    "ya",
+    "sure",
+    "đúng",
+    "chuẩn",
+    "chốt",
+    "xác nhận",
+    "confirm",
+    "confirmed",
+    "correct",
+    "right",
+    "go ahead",
+    "of course",
+    "tất nhiên",
+    "agree",
+    "dạ",
+];
+
+/// No.
+const NO: [&str; 18] = [
+    "không", "ko", "k", "kh", "hông", "hong", "no", "nope", "nah", "thôi", "chưa", "đừng", "sai",
+    "not", "don't", "dont", "negative", "hủy",
+];
+
+/// Yes or no, when the message is one.
+///
+/// Only a short message (four words or fewer) or a reply to a summary the
+/// bot asked to confirm counts, and only when the yes/no word opens it:
+/// "có lịch trống không?" is a question, "anh An rảnh không" too.
+pub(super) fn answer(scan: &Scan, awaiting: Option<Awaiting>) -> Option<bool> {
+    let words = scan.words;
+    let confirm = awaiting == Some(Awaiting::Confirm);
+    let content: Vec<&Word> = words.iter().filter(|w| !w.is_any(&POLITE)).collect();
+    if content.is_empty() || (!confirm && words.len() > 4) {
+        return None;
+    }
+    // "dạ" opens replies politely; "dạ không" is no.
+    let skip = usize::from(
+        content.len() > 1 && content[0].is_any(&["dạ", "vâng"]) && !content[1].is_any(&["vâng"]),
+    );
+    let skip = skip
+        + usize::from(
+            content
+                .get(skip)
+                .is_some_and(|w| w.is_any(&["em", "tôi", "mình", "i"]))
+                && content.len() > skip + 1,
+        );
+    let rest: Vec<Word> = content[skip..].iter().map(|w| (*w).clone()).collect();
+    let opens = |patterns: &[&str]| {
+        patterns
+            .iter()
+            .any(|p| text::phrase_at(&rest, 0, &text::phrase(p)))
+    };
+    if confirm && rest.first().is_some_and(|w| w.is_any(&["cancel", "hủy"])) {
+        return Some(false);
+    }
+    if opens(&YES) {
+        // "có ... không?" asks; it does not answer.
+        let asks = rest.len() > 1
+            && rest.first().is_some_and(|w| w.is_str("có"))
+            && rest
+                .iter()
+                .skip(1)
+                .any(|w| w.is_any(&["không", "ko", "chưa", "hông", "k"]));
+        let short_or_confirm = confirm || rest.len() <= 3;
+        return (!asks && short_or_confirm).then_some(true);
+    }
+    if opens(&NO) && !rest.first().is_some_and(|w| w.is_str("hủy")) {
+        return Some(false);
+    }
+    None
+}
+
+/// Ordinal words: 1-based position.
+const ORDINALS: [(&str, usize); 16] = [
+    ("first", 1),
+    ("1st", 1),
+    ("nhất", 1),
+    ("second", 2),
+    ("2nd", 2),
+    ("third", 3),
+    ("3rd", 3),
+    ("fourth", 4),
+    ("4th", 4),
+    ("fifth", 5),
+    ("5th", 5),
+    ("sixth", 6),
+    ("6th", 6),
+    ("đầu", 1),
+    ("seventh", 7),
+    ("7th", 7),
+];
+
+/// Words that introduce an option number ("số 2", "option 3").
+const PICK: [&str; 10] = [
+    "số", "cái", "option", "number", "no", "slot", "chọn", "lấy", "khung", "#",
+];
+
+/// A choice among offered options: "2", "số 2", "the second", "cái thứ hai".
+pub(super) fn choice(scan: &mut Scan, awaiting: Option<Awaiting>) -> Option<usize> {
+    if matches!(
+        awaiting,
+        Some(Awaiting::Otp | Awaiting::Time | Awaiting::Date | Awaiting::Email)
+    ) {
+        return None;
+    }
+    let words = scan.words;
+    let n = words.len();
+    let small = |w: &Word| {
+        w.number()
+            .map(|v| v as usize)
+            .filter(|v| (1..=20).contains(v))
+    };
+    for i in 0..n {
+        let Some(w) = scan.free(i) else { continue };
+        let prev = if i > 0 { scan.free(i - 1) } else { None };
+        // "cái thứ 2", "cái thứ hai", "thứ nhất".
+        if w.is_str("thứ") {
+            let next = scan.free(i + 1);
+            let number = next.and_then(|x| {
+                small(x).or_else(|| {
+                    [
+                        ("nhất", 1),
+                        ("hai", 2),
+                        ("ba", 3),
+                        ("tư", 4),
+                        ("năm", 5),
+                        ("sáu", 6),
+                    ]
+                    .iter()
+                    .find(|(t, _)| x.is_str(t))
+                    .map(|(_, v)| *v)
+                })
+            });
+            let picked =
+                prev.is_some_and(|p| p.is_any(&PICK)) || next.is_some_and(|x| x.is_str("nhất"));
+            if let Some(v) = number.filter(|_| picked) {
+                scan.take(i, 2);
+                return Some(v);
+            }
+            continue;
+        }
+        if let Some(v) = small(w) {
+            let introduced = prev.is_some_and(|p| p.is_any(&PICK));
+            let rest_filler = words.iter().enumerate().all(|(j, x)| {
+                j == i
+                    || x.is_any(&PICK)
+                    || x.is_any(&POLITE)
+                    || x.is_any(&[
+                        "em", "tôi", "mình", "i'll", "take", "ok", "dạ", "the", "one", "i",
+                        "choose", "pick", "want", "muốn",
+                    ])
+            });
+            if introduced || rest_filler {
+                scan.take(i, 1);
+                return Some(v);
+            }
+        }
+        if let Some(&(_, v)) = ORDINALS.iter().find(|(t, _)| w.is_str(t)) {
+            // "đầu" only as "đầu tiên"; "first"/"second" alone or with "one"/"option".
+            if w.is_str("đầu") && !scan.free(i + 1).is_some_and(|x| x.is_str("tiên")) {
+                continue;
+            }
+            if w.is_str("nhất") {
+                continue;
+            }
+            let english_time =
+                w.fold == "second" && scan.free(i + 1).is_some_and(|x| x.fold == "week");
+            if !english_time {
+                scan.take(i, 1);
+                return Some(v);
+            }
+        }
+    }
+    None
+}
+
+/// The customer's name, when the bot asked for it: the words after "tên
+/// em là", "my name is", "I'm"…, letters only, up to six words.
+pub(super) fn name(scan: &mut Scan, awaiting: Option<Awaiting>) -> Option<String> {
+    if awaiting != Some(Awaiting::Name) {
+        return None;
+    }
+    let words = scan.words;
+    let intro = ["là", "is", "i'm", "im", "tên", "name", "am", "it's"];
+    let mut start = words
+        .iter()
+        .take(6)
+        .rposition(|w| w.is_any(&intro))
+        .map_or(0, |p| p + 1);
+    while start + 1 < words.len()
+        && words[start].is_any(&["dạ", "vâng", "em", "tôi", "mình", "my", "i", "ok"])
+    {
+        start += 1;
+    }
+    let stop = [
+        "ạ", "nhé", "nha", "nhe", "please", "thanks", "email", "mail", "và", "and", "số", "sđt",
+        "sdt",
+    ];
+    let parts: Vec<&str> = words
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take_while(|(i, w)| {
+            !scan.used[*i]
+                && !w.is_any(&stop)
+                && w.original.chars().all(|c| c.is_alphabetic() || c == '\'')
+        })
+        .map(|(_, w)| w.original.as_str())
+        .collect();
+    if parts.is_empty() || parts.len() > 6 {
+        return None;
+    }
+    scan.take_person(start, parts.len());
+    Some(parts.join(" "))
+}

@@ -1,0 +1,298 @@
+//! Focused cases through [`understand`]: the readings that are easy to get
+//! wrong, and odd inputs that must not panic. The broad corpus is
+//! `corpus.rs`.
+
+use chrono::{NaiveDate, NaiveTime};
+
+use super::corpus::demo_directory;
+use super::{Awaiting, Context, DayPart, Directory, TimeOfDay, Understanding, understand};
+use crate::language::{Intent, Language};
+
+const AN: i64 = 1;
+const MAI_ANH: i64 = 5;
+const TUAN: i64 = 4;
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
+}
+
+fn at(h: u32, m: u32) -> Option<TimeOfDay> {
+    NaiveTime::from_hms_opt(h, m, 0).map(TimeOfDay::At)
+}
+
+fn read_on(
+    text: &str,
+    today: NaiveDate,
+    awaiting: Option<Awaiting>,
+    directory: &Directory,
+) -> Understanding {
+    let context = Context {
+        today,
+        now_time: NaiveTime::from_hms_opt(10, 0, 0).unwrap_or_default(),
+        directory,
+        awaiting,
+        language: None,
+    };
+    understand(text, &context)
+}
+
+/// Reads on Wednesday 2026-11-25 against tenant 1's demo directory.
+fn read(text: &str, awaiting: Option<Awaiting>) -> Understanding {
+    read_on(text, day(2026, 11, 25), awaiting, &demo_directory())
+}
+
+#[test]
+fn tuan_is_a_week_or_tuan() {
+    let r = read("tuan sau", None);
+    assert_eq!((r.consultant, r.week), (None, Some(day(2026, 11, 30))));
+    let r = read("thu 2 tuan sau", None);
+    assert_eq!((r.consultant, r.date), (None, Some(day(2026, 11, 30))));
+    assert_eq!(read("gap anh tuan", None).consultant, Some(TUAN));
+    assert_eq!(read("voi tuan", None).consultant, Some(TUAN));
+    assert_eq!(
+        read("tuan", Some(Awaiting::Consultant)).consultant,
+        Some(TUAN)
+    );
+    assert_eq!(read("tuần", Some(Awaiting::Consultant)).consultant, None);
+    let r = read("gap anh tuan tuan sau", None);
+    assert_eq!(
+        (r.consultant, r.week),
+        (Some(TUAN), Some(day(2026, 11, 30)))
+    );
+}
+
+#[test]
+fn mai_is_tomorrow_or_mai_anh() {
+    assert_eq!(read("mai", None).date, Some(day(2026, 11, 26)));
+    let r = read("sáng mai", None);
+    assert_eq!(
+        (r.date, r.time),
+        (
+            Some(day(2026, 11, 26)),
+            Some(TimeOfDay::Part(DayPart::Morning))
+        )
+    );
+    let r = read("chị Mai", None);
+    assert_eq!((r.consultant, r.date), (Some(MAI_ANH), None));
+    let r = read("mai anh An có rảnh không", None);
+    assert_eq!((r.consultant, r.date), (Some(AN), Some(day(2026, 11, 26))));
+    let r = read("Mai", Some(Awaiting::Name));
+    assert_eq!((r.name.as_deref(), r.date), (Some("Mai"), None));
+}
+
+#[test]
+fn past_dates_roll_forward() {
+    assert_eq!(read("20/11", None).date, Some(day(2027, 11, 20)));
+    assert_eq!(read("25/11", None).date, Some(day(2026, 11, 25)));
+    assert_eq!(read("ngày 20", None).date, Some(day(2026, 12, 20)));
+    let new_year = day(2026, 12, 31);
+    let dir = demo_directory();
+    assert_eq!(
+        read_on("1/1", new_year, None, &dir).date,
+        Some(day(2027, 1, 1))
+    );
+    assert_eq!(
+        read_on("ngày 5", new_year, None, &dir).date,
+        Some(day(2027, 1, 5))
+    );
+    assert_eq!(
+        read_on("mai", new_year, None, &dir).date,
+        Some(day(2027, 1, 1))
+    );
+    assert_eq!(read("31/2", None).date, None);
+    assert_eq!(
+        read("15/12/2025", None).date,
+        Some(day(2025, 12, 15)),
+        "an explicit year is kept"
+    );
+}
+
+#[test]
+fn twelve_and_twenty_four_hours() {
+    for (text, expected) in [
+        ("12h", at(12, 0)),
+        ("3h", at(15, 0)),
+        ("6h", at(18, 0)),
+        ("7h", at(7, 0)),
+        ("11h", at(11, 0)),
+        ("15h", at(15, 0)),
+        ("03:00", at(3, 0)),
+        ("3am", at(3, 0)),
+        ("12am", at(0, 0)),
+        ("12pm", at(12, 0)),
+        ("3 pm", at(15, 0)),
+        ("8 tối", at(20, 0)),
+        ("10h sáng", at(10, 0)),
+        ("1h trưa", at(13, 0)),
+        ("9 giờ kém 15", at(8, 45)),
+        ("25h", None),
+    ] {
+        assert_eq!(read(text, None).time, expected, "{text}");
+    }
+}
+
+#[test]
+fn next_week_from_a_sunday() {
+    let dir = demo_directory();
+    let sunday = day(2026, 11, 29);
+    assert_eq!(
+        read_on("thứ 3 tuần sau", sunday, None, &dir).date,
+        Some(day(2026, 12, 1))
+    );
+    assert_eq!(
+        read_on("thứ 3", sunday, None, &dir).date,
+        Some(day(2026, 12, 1))
+    );
+    let monday = day(2026, 11, 30);
+    assert_eq!(
+        read_on("thứ 3 tuần sau", monday, None, &dir).date,
+        Some(day(2026, 12, 8))
+    );
+    // Today counts only when said: "thứ 4" on a Wednesday is next week's.
+    assert_eq!(read("thứ 4", None).date, Some(day(2026, 12, 2)));
+    assert_eq!(read("hôm nay", None).date, Some(day(2026, 11, 25)));
+}
+
+#[test]
+fn codes_are_never_choices() {
+    let r = read("123456", Some(Awaiting::Otp));
+    assert_eq!((r.code.as_deref(), r.choice), (Some("123456"), None));
+    let r = read("2", Some(Awaiting::Otp));
+    assert_eq!((r.code, r.choice), (None, None));
+    assert_eq!(read("2", Some(Awaiting::Slot)).choice, Some(2));
+    assert_eq!(read("1234567", Some(Awaiting::Otp)).code, None);
+}
+
+#[test]
+fn decomposed_text_reads_like_composed() {
+    use unicode_normalization::UnicodeNormalization;
+    let composed = "Em muốn đặt lịch với anh Tuấn thứ 3 tuần sau";
+    let decomposed: String = composed.nfd().collect();
+    assert_eq!(read(&decomposed, None), read(composed, None));
+    assert_eq!(read(composed, None).intent, Some(Intent::Book));
+    assert_eq!(read(composed, None).language, Some(Language::Vi));
+}
+
+#[test]
+fn an_is_not_the_article() {
+    assert_eq!(read("I want to make an appointment", None).consultant, None);
+    assert_eq!(
+        read("How long is an immigration consultation?", None).consultant,
+        None
+    );
+    assert_eq!(read("an oi mai ranh ko", None).consultant, Some(AN));
+}
+
+#[test]
+fn empty_directory_reads_no_names() {
+    let empty = Directory::default();
+    let r = read_on("đặt lịch anh An mai 9h", day(2026, 11, 25), None, &empty);
+    assert_eq!(
+        (r.consultant, r.service, r.intent),
+        (None, None, Some(Intent::Book))
+    );
+}
+
+/// Odd inputs: nothing panics, and reading is deterministic.
+#[test]
+fn odd_inputs_do_not_panic() {
+    let mut inputs: Vec<String> = [
+        "",
+        " ",
+        "\n\t\r",
+        "\u{0}\u{1}\u{7f}\u{1b}[31m",
+        "😀🎉👍",
+        "\u{301}\u{303}\u{323}",
+        "ạ",
+        "@",
+        "a@",
+        "@b.c",
+        "a@@b.c",
+        "99999999999999999999h",
+        "99/99/9999",
+        "0/0",
+        "31/2/2026",
+        "24:00",
+        "23:60",
+        "0h",
+        "-1h",
+        "thứ",
+        "thứ 9",
+        "ngày",
+        "ngày 0",
+        "ngày 99",
+        "tháng 13",
+        "15 tháng",
+        "9 giờ kém",
+        "the",
+        "on the",
+        "'s",
+        "''''",
+        "a.b.c.d",
+        "t",
+        "mr.",
+        "...",
+        "12/12/99999",
+        "9999-99-99",
+        "١٢/١٢",
+        "ＡＢＣ１２３",
+        "İstanbul ǅ ß ﬁ",
+        "\u{202e}gnp.exe",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    inputs.push("đặt lịch anh Tuấn 9h ".repeat(500));
+    inputs.push("a".repeat(10_000));
+    inputs.push("9".repeat(10_000));
+    inputs.push("😀".repeat(10_000));
+    inputs.push("\u{301}".repeat(10_000));
+    // A fixed pseudo-random walk over characters the readers care about.
+    let alphabet: Vec<char> = "aăâđeêioôơuưy thứ2mai9h:/-.@'ạ́̀ 0123456789tuanTuấnsángtối#pmam"
+        .chars()
+        .collect();
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..300 {
+        let mut s = String::new();
+        for _ in 0..40 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let k = usize::try_from(state % alphabet.len() as u64).unwrap_or(0);
+            s.push(alphabet[k]);
+        }
+        inputs.push(s);
+    }
+    for awaiting in [
+        None,
+        Some(Awaiting::Otp),
+        Some(Awaiting::Name),
+        Some(Awaiting::Confirm),
+        Some(Awaiting::Time),
+    ] {
+        for input in &inputs {
+            let first = read(input, awaiting);
+            assert_eq!(first, read(input, awaiting), "deterministic on {input:?}");
+            if let Some(code) = &first.code {
+                assert!(
+                    code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
+                    "{code:?}"
+                );
+            }
+        }
+    }
+    let far = NaiveDate::MAX;
+    let dir = demo_directory();
+    for input in [
+        "mai",
+        "thứ 3 tuần sau",
+        "cuối tuần",
+        "15/12",
+        "ngày 15",
+        "3 ngày nữa",
+        "next week",
+    ] {
+        let _ = read_on(input, far, None, &dir);
+        let _ = read_on(input, NaiveDate::MIN, None, &dir);
+    }
+}
