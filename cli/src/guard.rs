@@ -94,7 +94,7 @@ fn read_stdin() -> Result<String, Failure> {
     Ok(sql)
 }
 
-fn load_guard(policies: Option<&PathBuf>) -> Result<Guard, Failure> {
+pub(crate) fn load_guard(policies: Option<&PathBuf>) -> Result<Guard, Failure> {
     let dir = policies.cloned().unwrap_or_else(bundle::default_dir);
     let engine = PolicyEngine::new(EngineConfig::default())
         .map_err(|error| Failure::usage(anyhow!(error)))?;

@@ -3,6 +3,7 @@
 //! 0 done, 1 refused (bad data, a failed migration, a policy that does not
 //! build), 2 bad usage, no database or no Wasm toolchain.
 
+mod chat;
 mod db;
 mod guard;
 mod policy;
@@ -41,6 +42,10 @@ enum Command {
     /// meetassist_bot (--database-url is that role's connection) and print
     /// the rows. Exit 1 when refused by the guard or the database.
     Query(guard::GuardArgs),
+    /// Talk to the bot as a customer: actions on stdin, one per line;
+    /// replies on stdout. --database-url is the application role's
+    /// connection; model SQL still runs as meetassist_bot.
+    Chat(chat::ChatArgs),
 }
 
 /// A failure and the exit code it maps to.
@@ -95,6 +100,7 @@ fn main() -> ExitCode {
             Command::Policy(command) => policy::run(command),
             Command::Compile(args) => guard::compile(args, cli.database_url.as_deref()).await,
             Command::Query(args) => guard::query(args, cli.database_url.as_deref()).await,
+            Command::Chat(args) => chat::chat(args, cli.database_url.as_deref()).await,
         }
     });
     match outcome {

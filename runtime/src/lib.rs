@@ -5,8 +5,10 @@
 //! ([`db::seed`]). The policy host (wasmtime) and the conversation engine
 //! join it in later issues.
 
+pub mod chat;
 pub mod db;
 pub mod guard;
+pub mod identity;
 pub mod pg;
 pub mod policy;
 pub mod testing;

@@ -58,6 +58,8 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_appointment_changes"),
     migration!(3, "0003_bot_role_and_row_security"),
     migration!(4, "0004_tenant_by_slug"),
+    migration!(5, "0005_identity"),
+    migration!(6, "0006_chat_sessions"),
 ];
 
 /// The tables `meetassist db seed` loads, in load order (a row may only

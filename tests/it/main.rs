@@ -13,6 +13,8 @@
 //!   as an oracle.
 //! - `random_queries`: proptest-generated SELECTs over the catalog:
 //!   deterministic, accepted output parses, the oracle holds.
+//! - `otp`: email verification codes and their limits (also under
+//!   concurrent requests), sender links, the mail outbox, the OTP secret.
 
 // In tests a panic is how a failure is reported; unwrap says where.
 #![allow(clippy::unwrap_used)]
@@ -21,8 +23,10 @@ mod appointment_changes;
 mod booking_race;
 mod bot_role;
 mod catalog;
+mod conversations;
 mod guard_corpus;
 mod migrations;
+mod otp;
 mod policy_cases;
 mod random_queries;
 mod schema_contract;

@@ -5,6 +5,7 @@
 // In tests a panic is how a failure is reported; unwrap says where.
 #![allow(clippy::unwrap_used)]
 
+mod chat;
 mod db_migrate;
 mod db_seed;
 mod guard;

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use bytes::BytesMut;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use meetassist_compiler::describe::{Session, StatementKind};
 use meetassist_compiler::{Compiled, Diagnostic};
 use tokio_postgres::types::{Format, IsNull, ToSql, Type, to_sql_checked};
@@ -79,8 +79,15 @@ impl Executor {
         Ok(Executor { pool, options })
     }
 
-    /// Runs `compiled` for `session`; the rows it gives, each a JSON object
-    /// in column order (an INSERT without RETURNING gives none).
+    /// The pool: also how a caller opens the transaction it passes to
+    /// [`Executor::run_in`].
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Runs `compiled` for `session` in a transaction of its own; the rows
+    /// it gives, each a JSON object in column order (an INSERT without
+    /// RETURNING gives none).
     pub async fn run(
         &self,
         compiled: &Compiled,
@@ -97,6 +104,61 @@ impl Executor {
             .start()
             .await
             .map_err(refused)?;
+        let rows = self.run_as_bot(&transaction, compiled, session).await?;
+        transaction.commit().await.map_err(refused)?;
+        Ok(rows)
+    }
+
+    /// Runs `compiled` for `session` inside the caller's transaction (one
+    /// conversation turn), in a savepoint: the bot role, the settings and
+    /// read-only mode for a SELECT end with it, and a refused statement
+    /// leaves the caller's transaction usable. A SELECT's savepoint is
+    /// rolled back (it changed nothing); an INSERT's is kept, so it commits
+    /// or rolls back with the caller's transaction.
+    pub async fn run_in(
+        &self,
+        transaction: &mut Transaction<'_>,
+        compiled: &Compiled,
+        session: Session,
+    ) -> Result<Vec<serde_json::Value>, ExecuteError> {
+        let savepoint = transaction.savepoint("model_sql").await.map_err(refused)?;
+        let read_only = compiled.kind == StatementKind::Select;
+        if read_only {
+            savepoint
+                .batch_execute("SET LOCAL transaction_read_only = on")
+                .await
+                .map_err(refused)?;
+        }
+        let outcome = self.run_as_bot(&savepoint, compiled, session).await;
+        match outcome {
+            Ok(rows) if !read_only => {
+                savepoint.commit().await.map_err(refused)?;
+                // RELEASE keeps the SET LOCALs of the savepoint: back to
+                // the caller's own role and an empty row-security context.
+                transaction
+                    .batch_execute(
+                        "RESET ROLE; SELECT set_config('meetassist.tenant_id', '', true), \
+                         set_config('meetassist.customer_id', '', true)",
+                    )
+                    .await
+                    .map_err(refused)?;
+                Ok(rows)
+            }
+            outcome => {
+                savepoint.rollback().await.map_err(refused)?;
+                outcome
+            }
+        }
+    }
+
+    /// Switches `transaction` to the bot role and the session's settings,
+    /// then runs `compiled` in it.
+    async fn run_as_bot(
+        &self,
+        transaction: &Transaction<'_>,
+        compiled: &Compiled,
+        session: Session,
+    ) -> Result<Vec<serde_json::Value>, ExecuteError> {
         // Whoever we connected as, model SQL runs as the bot role.
         transaction
             .batch_execute(&format!("SET LOCAL ROLE {BOT_ROLE}"))
@@ -119,7 +181,7 @@ impl Executor {
         let params = TextParam::all(compiled);
         let params: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let rows = if let Some(wrapped) = rows_query(compiled) {
+        if let Some(wrapped) = rows_query(compiled) {
             let rows = transaction
                 .query(&wrapped, &params)
                 .await
@@ -134,16 +196,14 @@ impl Executor {
                         ))
                     })
                 })
-                .collect::<Result<Vec<_>, _>>()?
+                .collect()
         } else {
             transaction
                 .execute(&compiled.sql, &params)
                 .await
                 .map_err(refused)?;
-            Vec::new()
-        };
-        transaction.commit().await.map_err(refused)?;
-        Ok(rows)
+            Ok(Vec::new())
+        }
     }
 }
 

@@ -1,0 +1,451 @@
+//! The turn: load the session, read the message, advance the flow, answer.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use deadpool_postgres::Transaction;
+use meetassist_compiler::Diagnostic;
+use meetassist_compiler::describe::Session;
+use meetassist_conversation::language::{Intent, Language};
+use meetassist_conversation::tasks::SqlTask;
+use meetassist_conversation::understand::{Awaiting, Context, Directory, Named, Understanding};
+use serde_json::Value;
+
+use super::flows;
+use super::model::{Model, SqlRequest};
+use super::session::{ChatState, Exchange, HISTORY_LEN, Offer, PgSessions, SessionError};
+use super::{Input, MAX_QUICK_REPLIES, Message, Reply};
+use crate::guard::Guard;
+use crate::guard::execute::{ExecuteError, Executor};
+use crate::identity::{self, EmailAddress, Mailer, Otp, OtpConfig, OtpSecret, Outbox};
+
+/// How the conversation behaves; defaults are the product's.
+#[derive(Clone, Debug)]
+pub struct ChatConfig {
+    /// Earliest a booking may start, from now.
+    pub min_notice: Duration,
+    /// Step between offered choices (bookable starts stay on the 15-minute grid).
+    pub offer_step: Duration,
+    /// Choices offered at once.
+    pub max_offers: usize,
+    /// How many days ahead availability is searched.
+    pub horizon_days: i64,
+    /// A model repair attempts per task after a refusal.
+    pub max_repairs: usize,
+    /// The OTP rules.
+    pub otp: OtpConfig,
+    /// The address OTP mail comes from.
+    pub mail_from: String,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        ChatConfig {
+            min_notice: Duration::hours(2),
+            offer_step: Duration::minutes(60),
+            max_offers: 5,
+            horizon_days: 14,
+            max_repairs: 2,
+            otp: OtpConfig::default(),
+            mail_from: "no-reply@meetassist.example".to_string(),
+        }
+    }
+}
+
+/// The tenant a conversation belongs to.
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    /// Its id.
+    pub id: i64,
+    /// Its name, as mail and greetings show it.
+    pub name: String,
+    /// Its time zone: every time shown is in it.
+    pub time_zone: Tz,
+}
+
+/// Why a turn could not be answered (nothing of it was kept).
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    /// The configuration is unusable.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The database could not be reached or failed.
+    #[error("database: {0}")]
+    Database(String),
+    /// The session could not be read or written.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// A task's SQL was refused even after repairs: a bug in the model's
+    /// templates or the guard.
+    #[error("the model's SQL for `{task}` was refused: {diagnostic}")]
+    TaskRefused {
+        /// The task.
+        task: &'static str,
+        /// The last refusal.
+        diagnostic: Diagnostic,
+    },
+}
+
+impl From<tokio_postgres::Error> for ChatError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        ChatError::Database(crate::pg::describe(&error))
+    }
+}
+
+/// Answers customers: owns the pool, the guard, the model and the mailer.
+pub struct ChatEngine {
+    executor: Executor,
+    guard: Arc<Guard>,
+    model: Model,
+    outbox: Outbox,
+    otp: Otp,
+    mail_from: EmailAddress,
+    config: ChatConfig,
+}
+
+/// What one turn works with.
+pub(crate) struct Turn<'a, 't> {
+    pub engine: &'a ChatEngine,
+    pub transaction: &'a mut Transaction<'t>,
+    pub tenant: &'a Tenant,
+    pub psid: &'a str,
+    pub now: DateTime<Utc>,
+    pub customer: Option<i64>,
+    pub directory: Directory,
+    pub language: Language,
+    /// Mail to send once the turn has committed.
+    pub outgoing: Vec<identity::Email>,
+    /// Messages shown before the reply (e.g. "you are verified").
+    pub preface: Vec<String>,
+}
+
+impl ChatEngine {
+    /// An engine over `executor`'s pool (the application role's
+    /// connection; model SQL still runs as `meetassist_bot`).
+    pub fn new(
+        executor: Executor,
+        guard: Arc<Guard>,
+        model: Model,
+        outbox: Outbox,
+        secret: OtpSecret,
+        config: ChatConfig,
+    ) -> Result<Self, ChatError> {
+        let mail_from = EmailAddress::parse(&config.mail_from).map_err(|error| {
+            ChatError::Config(format!("mail_from `{}`: {error}", config.mail_from))
+        })?;
+        Ok(ChatEngine {
+            executor,
+            guard,
+            model,
+            outbox,
+            otp: Otp::new(secret, config.otp.clone()),
+            mail_from,
+            config,
+        })
+    }
+
+    /// Issues and checks codes.
+    pub(crate) fn otp(&self) -> &Otp {
+        &self.otp
+    }
+
+    /// The address OTP mail comes from.
+    pub(crate) fn mail_from(&self) -> &EmailAddress {
+        &self.mail_from
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &ChatConfig {
+        &self.config
+    }
+
+    /// Answers one action of sender `psid` of `tenant`, at `now`.
+    pub async fn turn(
+        &self,
+        tenant: &Tenant,
+        psid: &str,
+        input: Input,
+        now: DateTime<Utc>,
+    ) -> Result<Reply, ChatError> {
+        let mut client = self
+            .executor
+            .pool()
+            .get()
+            .await
+            .map_err(|error| ChatError::Database(error.to_string()))?;
+        let mut transaction = client.transaction().await?;
+        let stored = PgSessions::load(&*transaction, tenant.id, psid).await?;
+        let mut state = stored.state;
+        let customer = identity::linked_customer(&*transaction, tenant.id, psid, now)
+            .await
+            .map_err(|error| ChatError::Database(error.to_string()))?;
+        let mut turn = Turn {
+            engine: self,
+            transaction: &mut transaction,
+            tenant,
+            psid,
+            now,
+            customer,
+            directory: Directory {
+                consultants: Vec::new(),
+                services: Vec::new(),
+            },
+            language: state.language.unwrap_or(Language::Vi),
+            outgoing: Vec::new(),
+            preface: Vec::new(),
+        };
+        turn.directory = turn.load_directory().await?;
+        let said = input_text(&input);
+        let mut reply = flows::advance(&mut turn, &mut state, input).await?;
+        let preface: Vec<Message> = turn
+            .preface
+            .drain(..)
+            .map(|text| Message {
+                text,
+                quick_replies: Vec::new(),
+            })
+            .collect();
+        reply.messages.splice(0..0, preface);
+        state.language = Some(reply.language);
+        state.offered = reply
+            .messages
+            .last()
+            .map(|m| m.quick_replies.clone())
+            .unwrap_or_default();
+        state.history.push(Exchange {
+            customer: said,
+            bot: reply
+                .messages
+                .iter()
+                .map(|m| m.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        });
+        if state.history.len() > HISTORY_LEN {
+            let excess = state.history.len() - HISTORY_LEN;
+            state.history.drain(..excess);
+        }
+        let outgoing = std::mem::take(&mut turn.outgoing);
+        drop(turn);
+        PgSessions::save(&*transaction, tenant.id, psid, &state, now).await?;
+        transaction.commit().await?;
+        for email in outgoing {
+            // The code is stored; a mail that fails to go out is asked for
+            // again with "resend" (after the cooldown).
+            if let Err(error) = self.outbox.send(&email, now).await {
+                tracing::error!(tenant = tenant.id, sender = psid, %error, "could not send mail");
+            }
+        }
+        Ok(reply)
+    }
+}
+
+fn input_text(input: &Input) -> String {
+    match input {
+        Input::Text(text) => text.clone(),
+        Input::QuickReply(payload) | Input::Postback(payload) => format!("[{payload}]"),
+    }
+}
+
+impl Turn<'_, '_> {
+    /// The guard's session for this turn.
+    pub fn session(&self) -> Session {
+        Session {
+            tenant_id: self.tenant.id,
+            customer_id: self.customer,
+        }
+    }
+
+    /// Runs `task` through the model, the guard and the database; the
+    /// rows, each checked to have the task's columns. A refusal goes back
+    /// to the model for at most `max_repairs` repairs; a database refusal
+    /// (a taken slot, a closed appointment) is the answer.
+    pub async fn run(
+        &mut self,
+        task: &SqlTask,
+    ) -> Result<Result<Vec<Value>, Diagnostic>, ChatError> {
+        let mut last: Option<(String, Diagnostic)> = None;
+        for _ in 0..=self.engine.config.max_repairs {
+            let request = SqlRequest {
+                task,
+                repair: last.as_ref().map(|(sql, d)| (sql.as_str(), d)),
+            };
+            let sql = match self.engine.model.write_sql(&request).await {
+                Ok(sql) => sql,
+                Err(error) => {
+                    return Ok(Err(Diagnostic::new("E-MODEL", error.to_string())));
+                }
+            };
+            let (result, audit) = self.engine.guard.compile(&sql, self.session());
+            self.record_audit(&audit, result.as_ref().ok()).await?;
+            let compiled = match result {
+                Ok(compiled) => compiled,
+                Err(diagnostic) => {
+                    tracing::warn!(task = task.name(), code = %diagnostic.code, "model SQL refused");
+                    last = Some((sql, diagnostic));
+                    continue;
+                }
+            };
+            match self
+                .engine
+                .executor
+                .run_in(self.transaction, &compiled, self.session())
+                .await
+            {
+                Ok(rows) => match missing_column(task, &rows) {
+                    None => return Ok(Ok(rows)),
+                    Some(column) => {
+                        last = Some((
+                            sql,
+                            Diagnostic::new(
+                                "E-COLUMNS",
+                                format!("the result has no column `{column}`"),
+                            )
+                            .hint(format!("return exactly: {}", task.columns().join(", "))),
+                        ));
+                    }
+                },
+                Err(ExecuteError::Refused(diagnostic)) => return Ok(Err(diagnostic)),
+                Err(ExecuteError::Unavailable(reason)) => return Err(ChatError::Database(reason)),
+            }
+        }
+        let diagnostic = last
+            .map(|(_, d)| d)
+            .unwrap_or_else(|| Diagnostic::new("E-INTERNAL", "no attempt was made"));
+        Err(ChatError::TaskRefused {
+            task: task.name(),
+            diagnostic,
+        })
+    }
+
+    /// Like [`Turn::run`], for reads that must succeed.
+    pub async fn read(&mut self, task: &SqlTask) -> Result<Vec<Value>, ChatError> {
+        self.run(task)
+            .await?
+            .map_err(|diagnostic| ChatError::TaskRefused {
+                task: task.name(),
+                diagnostic,
+            })
+    }
+
+    async fn record_audit(
+        &mut self,
+        audit: &crate::guard::Audit,
+        compiled: Option<&meetassist_compiler::Compiled>,
+    ) -> Result<(), ChatError> {
+        let policies: Vec<Value> = audit
+            .policies
+            .iter()
+            .map(|p| {
+                serde_json::json!({"name": p.name, "version": p.version, "digest": p.digest, "rules": p.rules})
+            })
+            .collect();
+        let params: Vec<Value> = compiled
+            .map(|c| {
+                c.params
+                    .iter()
+                    .map(|p| Value::String(p.value.as_text()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let elapsed = i64::try_from(audit.elapsed.as_micros()).unwrap_or(i64::MAX);
+        self.transaction
+            .execute(
+                "insert into sql_audit (tenant_id, psid, customer_id, original_sql, final_sql, params, refused_with, policies, elapsed_us)
+                 values ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8::text::jsonb, $9)",
+                &[
+                    &self.tenant.id,
+                    &self.psid,
+                    &self.customer,
+                    &audit.original_sql,
+                    &audit.final_sql,
+                    &Value::Array(params).to_string(),
+                    &audit.refused_with,
+                    &Value::Array(policies).to_string(),
+                    &elapsed,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn load_directory(&mut self) -> Result<Directory, ChatError> {
+        let consultants = self
+            .read(&SqlTask::Consultants)
+            .await?
+            .iter()
+            .filter_map(|row| named(row, "full_name"))
+            .collect();
+        let services = self
+            .read(&SqlTask::Services)
+            .await?
+            .iter()
+            .filter_map(|row| named(row, "name"))
+            .collect();
+        Ok(Directory {
+            consultants,
+            services,
+        })
+    }
+
+    /// Reads `message` with the model; `None` when the model is down.
+    pub async fn understand(&self, message: &str, state: &ChatState) -> Option<Understanding> {
+        let local = self.now.with_timezone(&self.tenant.time_zone);
+        let context = Context {
+            today: local.date_naive(),
+            now_time: local.time(),
+            directory: &self.directory,
+            awaiting: state.flow.as_ref().and_then(|f| f.awaiting),
+            language: state.language,
+        };
+        match self.engine.model.understand(message, &context).await {
+            Ok(understanding) => Some(understanding),
+            Err(error) => {
+                tracing::warn!(tenant = self.tenant.id, sender = self.psid, %error, "model down");
+                None
+            }
+        }
+    }
+}
+
+fn named(row: &Value, name_column: &str) -> Option<Named> {
+    Some(Named {
+        id: row.get("id")?.as_i64()?,
+        name: row.get(name_column)?.as_str()?.to_string(),
+    })
+}
+
+fn missing_column(task: &SqlTask, rows: &[Value]) -> Option<&'static str> {
+    rows.iter().find_map(|row| {
+        task.columns()
+            .iter()
+            .copied()
+            .find(|column| row.get(column).is_none())
+    })
+}
+
+/// A reply of one message.
+pub(crate) fn reply(
+    language: Language,
+    intent: Intent,
+    awaiting: Option<Awaiting>,
+    text: String,
+    mut quick_replies: Vec<Offer>,
+) -> Reply {
+    quick_replies.truncate(MAX_QUICK_REPLIES);
+    Reply {
+        messages: vec![Message {
+            text,
+            quick_replies,
+        }],
+        intent,
+        awaiting,
+        language,
+    }
+}
+
+/// Local date of `at` in the tenant's zone.
+pub(crate) fn local_date(tenant: &Tenant, at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&tenant.time_zone).date_naive()
+}

@@ -1,0 +1,1564 @@
+//! The flows: what the bot asks next, and what it does once it knows
+//! enough. Every write waits for an explicit "yes"; every personal read or
+//! write waits for the emailed code.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use meetassist_conversation::availability::Unbookable;
+use meetassist_conversation::language::{Intent, Language};
+use meetassist_conversation::tasks::SqlTask;
+use meetassist_conversation::understand::{Awaiting, TimeOfDay, Understanding};
+use serde_json::Value;
+
+use super::engine::{ChatError, Turn, local_date, reply};
+use super::session::{ChatState, Flow, Offer};
+use super::slots;
+use super::{Input, Reply};
+use crate::identity::{self, OtpRefusal};
+
+/// A tap on a chip or button, decoded from its payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Pick {
+    Intent(Intent),
+    Consultant(i64),
+    Service(i64),
+    Date(NaiveDate),
+    Slot(i64, DateTime<Utc>),
+    Appointment(i64),
+    Yes,
+    No,
+    Resend,
+}
+
+impl Pick {
+    fn payload(&self) -> String {
+        match self {
+            Pick::Intent(intent) => format!("INTENT:{}", intent_name(*intent)),
+            Pick::Consultant(id) => format!("CONSULTANT:{id}"),
+            Pick::Service(id) => format!("SERVICE:{id}"),
+            Pick::Date(date) => format!("DATE:{date}"),
+            Pick::Slot(consultant, at) => format!("SLOT:{consultant}:{}", at.to_rfc3339()),
+            Pick::Appointment(id) => format!("APPOINTMENT:{id}"),
+            Pick::Yes => "YES".into(),
+            Pick::No => "NO".into(),
+            Pick::Resend => "RESEND".into(),
+        }
+    }
+
+    fn parse(payload: &str) -> Option<Pick> {
+        let (kind, rest) = payload.split_once(':').unwrap_or((payload, ""));
+        Some(match kind {
+            "INTENT" => Pick::Intent(intent_by_name(rest)?),
+            "CONSULTANT" => Pick::Consultant(rest.parse().ok()?),
+            "SERVICE" => Pick::Service(rest.parse().ok()?),
+            "DATE" => Pick::Date(rest.parse().ok()?),
+            "SLOT" => {
+                let (consultant, at) = rest.split_once(':')?;
+                let at = DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc);
+                Pick::Slot(consultant.parse().ok()?, at)
+            }
+            "APPOINTMENT" => Pick::Appointment(rest.parse().ok()?),
+            "YES" => Pick::Yes,
+            "NO" => Pick::No,
+            "RESEND" => Pick::Resend,
+            _ => return None,
+        })
+    }
+}
+
+const INTENTS: [(Intent, &str); 11] = [
+    (Intent::Availability, "availability"),
+    (Intent::Book, "book"),
+    (Intent::Reschedule, "reschedule"),
+    (Intent::Cancel, "cancel"),
+    (Intent::MyAppointments, "my_appointments"),
+    (Intent::ConsultantInfo, "consultant_info"),
+    (Intent::Services, "services"),
+    (Intent::Greeting, "greeting"),
+    (Intent::Help, "help"),
+    (Intent::Human, "human"),
+    (Intent::Other, "other"),
+];
+
+fn intent_name(intent: Intent) -> &'static str {
+    INTENTS
+        .iter()
+        .find(|(i, _)| *i == intent)
+        .map_or("other", |(_, name)| name)
+}
+
+fn intent_by_name(name: &str) -> Option<Intent> {
+    INTENTS.iter().find(|(_, n)| *n == name).map(|(i, _)| *i)
+}
+
+fn t(language: Language, vi: &str, en: &str) -> String {
+    match language {
+        Language::Vi => vi.to_string(),
+        Language::En => en.to_string(),
+    }
+}
+
+fn chip(title: String, pick: &Pick) -> Offer {
+    Offer {
+        title: slots::fit_title(&title),
+        payload: pick.payload(),
+    }
+}
+
+/// Advances the conversation by one customer action.
+pub(crate) async fn advance(
+    turn: &mut Turn<'_, '_>,
+    state: &mut ChatState,
+    input: Input,
+) -> Result<Reply, ChatError> {
+    let awaiting = state.flow.as_ref().and_then(|f| f.awaiting);
+    let pick = match &input {
+        Input::QuickReply(payload) | Input::Postback(payload) => Some(Pick::parse(payload)),
+        Input::Text(text) => {
+            // A bare number picks that chip of the last reply (never while
+            // a code is expected: "123456" is a code).
+            let number = text.trim().parse::<usize>().ok();
+            match number {
+                Some(n)
+                    if awaiting != Some(Awaiting::Otp) && n >= 1 && n <= state.offered.len() =>
+                {
+                    Some(Pick::parse(&state.offered[n - 1].payload))
+                }
+                _ => None,
+            }
+        }
+    };
+    let mut flow = state.flow.take();
+    let understanding = match (&pick, &input) {
+        (Some(_), _) => None,
+        (None, Input::Text(text)) => match turn.understand(text, state).await {
+            Some(understanding) => Some(understanding),
+            None => {
+                // The model is down: keep the flow, ask with buttons.
+                let text = text.trim().to_string();
+                let reply = fallback(turn, &mut flow, &text).await?;
+                state.flow = flow;
+                return Ok(reply);
+            }
+        },
+        (None, _) => None,
+    };
+    // An unknown payload (an old chip) changes nothing: the flow's
+    // question is asked again.
+    if let Some(Some(pick)) = &pick {
+        apply_pick(turn, &mut flow, pick);
+    }
+    let raw_text = match &input {
+        Input::Text(text) => text.trim().to_string(),
+        _ => String::new(),
+    };
+    if let Some(understanding) = &understanding {
+        if let Some(language) = understanding.language {
+            turn.language = language;
+        }
+        apply_understanding(turn, &mut flow, understanding);
+    }
+    let reply = step(
+        turn,
+        &mut flow,
+        understanding.as_ref(),
+        &raw_text,
+        pick.flatten(),
+    )
+    .await?;
+    state.flow = flow;
+    Ok(reply)
+}
+
+/// A new flow for `intent`, keeping what the customer already chose when
+/// one flow leads to the other (free slots → booking).
+fn switch_to(flow: &mut Option<Flow>, intent: Intent) {
+    let mut next = Flow::new(intent);
+    if let Some(old) = flow.take() {
+        if matches!(old.intent, Intent::Availability | Intent::Book)
+            && matches!(intent, Intent::Availability | Intent::Book)
+        {
+            next.consultant = old.consultant;
+            next.service = old.service;
+            next.date = old.date;
+            next.time = old.time;
+        }
+        // A verification in progress carries over.
+        next.email = old.email;
+        if matches!(old.awaiting, Some(Awaiting::Otp | Awaiting::Name)) {
+            next.awaiting = old.awaiting;
+        }
+    }
+    *flow = Some(next);
+}
+
+fn apply_pick(turn: &mut Turn<'_, '_>, flow: &mut Option<Flow>, pick: &Pick) {
+    match pick {
+        Pick::Intent(intent) => switch_to(flow, *intent),
+        Pick::Slot(consultant, at) => {
+            if flow
+                .as_ref()
+                .is_none_or(|f| !matches!(f.intent, Intent::Book | Intent::Reschedule))
+            {
+                switch_to(flow, Intent::Book);
+            }
+            if let Some(f) = flow.as_mut() {
+                if f.intent == Intent::Book {
+                    f.consultant = Some(*consultant);
+                }
+                f.date = Some(local_date(turn.tenant, *at));
+                f.slot = Some(*at);
+            }
+        }
+        _ => {
+            let f = flow.get_or_insert_with(|| Flow::new(Intent::Book));
+            match pick {
+                Pick::Consultant(id) => {
+                    f.consultant = Some(*id);
+                    f.slot = None;
+                }
+                Pick::Service(id) => {
+                    f.service = Some(*id);
+                    f.slot = None;
+                }
+                Pick::Date(date) => {
+                    f.date = Some(*date);
+                    f.slot = None;
+                    f.time = None;
+                }
+                Pick::Appointment(id) => f.appointment = Some(*id),
+                Pick::Yes | Pick::No | Pick::Resend | Pick::Intent(_) | Pick::Slot(..) => {}
+            }
+        }
+    }
+}
+
+fn apply_understanding(
+    turn: &mut Turn<'_, '_>,
+    flow: &mut Option<Flow>,
+    understanding: &Understanding,
+) {
+    let awaiting = flow.as_ref().and_then(|f| f.awaiting);
+    match understanding.intent {
+        Some(
+            intent @ (Intent::Availability | Intent::Book | Intent::Reschedule | Intent::Cancel),
+        ) if flow.as_ref().is_none_or(|f| f.intent != intent) => switch_to(flow, intent),
+        Some(Intent::Availability | Intent::Book | Intent::Reschedule | Intent::Cancel) => {}
+        Some(
+            intent @ (Intent::MyAppointments
+            | Intent::ConsultantInfo
+            | Intent::Services
+            | Intent::Human
+            | Intent::Help),
+        ) => {
+            switch_to(flow, intent);
+        }
+        Some(Intent::Greeting) if flow.is_none() => switch_to(flow, Intent::Greeting),
+        _ => {}
+    }
+    let Some(f) = flow.as_mut() else {
+        if understanding.consultant.is_some()
+            || understanding.date.is_some()
+            || understanding.time.is_some()
+        {
+            // "anh An mai 9h" with no verb: a booking in the making.
+            let mut next = Flow::new(Intent::Book);
+            fill_slots(turn, &mut next, understanding);
+            *flow = Some(next);
+        }
+        return;
+    };
+    let _ = awaiting;
+    fill_slots(turn, f, understanding);
+}
+
+fn fill_slots(_turn: &mut Turn<'_, '_>, flow: &mut Flow, understanding: &Understanding) {
+    if let Some(consultant) = understanding.consultant
+        && flow.intent != Intent::Reschedule
+        && flow.consultant != Some(consultant)
+    {
+        flow.consultant = Some(consultant);
+        flow.slot = None;
+    }
+    if let Some(service) = understanding.service
+        && flow.service != Some(service)
+    {
+        flow.service = Some(service);
+        flow.slot = None;
+    }
+    if let Some(date) = understanding.date {
+        flow.date = Some(date);
+        flow.slot = None;
+        flow.time = None;
+    }
+    if let Some(time) = understanding.time {
+        flow.time = Some(time);
+        flow.slot = None;
+    }
+}
+
+/// The main menu: what the bot can do, as chips.
+fn menu(language: Language) -> Vec<Offer> {
+    vec![
+        chip(t(language, "Đặt lịch", "Book"), &Pick::Intent(Intent::Book)),
+        chip(
+            t(language, "Lịch trống", "Free slots"),
+            &Pick::Intent(Intent::Availability),
+        ),
+        chip(
+            t(language, "Lịch của tôi", "My appointments"),
+            &Pick::Intent(Intent::MyAppointments),
+        ),
+        chip(
+            t(language, "Đổi lịch", "Reschedule"),
+            &Pick::Intent(Intent::Reschedule),
+        ),
+        chip(
+            t(language, "Hủy lịch", "Cancel"),
+            &Pick::Intent(Intent::Cancel),
+        ),
+        chip(
+            t(language, "Dịch vụ", "Services"),
+            &Pick::Intent(Intent::Services),
+        ),
+    ]
+}
+
+/// When the model is down: keep going with what needs no model (a code,
+/// an email, a name), and otherwise ask the current question with buttons.
+async fn fallback(
+    turn: &mut Turn<'_, '_>,
+    flow: &mut Option<Flow>,
+    text: &str,
+) -> Result<Reply, ChatError> {
+    let mut understanding = Understanding::default();
+    match flow.as_ref().and_then(|f| f.awaiting) {
+        Some(Awaiting::Otp) => {
+            let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+            if digits.len() == 6 {
+                understanding.code = Some(digits);
+            }
+        }
+        Some(Awaiting::Email) if text.contains('@') => understanding.email = Some(text.to_string()),
+        Some(Awaiting::Name) => understanding.name = Some(text.to_string()),
+        _ => {
+            if flow.is_none() {
+                let language = turn.language;
+                return Ok(reply(
+                    language,
+                    Intent::Other,
+                    None,
+                    t(
+                        language,
+                        "Xin lỗi, lúc này mình chưa đọc được tin nhắn. Bạn chọn giúp mình một mục bên dưới nhé.",
+                        "Sorry, I can't read messages right now. Please pick one of the options below.",
+                    ),
+                    menu(language),
+                ));
+            }
+        }
+    }
+    step(turn, flow, Some(&understanding), text, None).await
+}
+
+/// Decides the reply from the flow and what this action brought.
+async fn step(
+    turn: &mut Turn<'_, '_>,
+    flow: &mut Option<Flow>,
+    understanding: Option<&Understanding>,
+    raw_text: &str,
+    pick: Option<Pick>,
+) -> Result<Reply, ChatError> {
+    let language = turn.language;
+    let Some(f) = flow.as_mut() else {
+        return Ok(reply(
+            language,
+            Intent::Other,
+            None,
+            t(
+                language,
+                "Mình là trợ lý đặt lịch tư vấn. Bạn muốn làm gì?",
+                "I'm the booking assistant. What would you like to do?",
+            ),
+            menu(language),
+        ));
+    };
+    let answer = match &pick {
+        Some(Pick::Yes) => Some(true),
+        Some(Pick::No) => Some(false),
+        _ => understanding.and_then(|u| u.answer),
+    };
+    let resend = pick == Some(Pick::Resend);
+    match f.intent {
+        Intent::Greeting | Intent::Help | Intent::Other => {
+            let intent = f.intent;
+            *flow = None;
+            Ok(reply(
+                language,
+                intent,
+                None,
+                match intent {
+                    Intent::Greeting => format!(
+                        "{} {}",
+                        t(language, "Xin chào! Đây là", "Hello! This is"),
+                        t(
+                            language,
+                            &format!(
+                                "{}. Mình có thể giúp bạn xem lịch trống, đặt, đổi hoặc hủy lịch tư vấn.",
+                                turn.tenant.name
+                            ),
+                            &format!(
+                                "{}. I can show free slots and book, reschedule or cancel a consultation.",
+                                turn.tenant.name
+                            ),
+                        )
+                    ),
+                    _ => t(
+                        language,
+                        "Mình có thể: xem lịch trống của tư vấn viên, đặt lịch, đổi lịch, hủy lịch, xem lịch hẹn của bạn và giới thiệu dịch vụ. Bạn chọn bên dưới hoặc nhắn, ví dụ: \"đặt lịch với anh An sáng mai\".",
+                        "I can show consultants' free slots, book, reschedule or cancel, list your appointments and describe our services. Pick below or write, e.g. \"book with An tomorrow morning\".",
+                    ),
+                },
+                menu(language),
+            ))
+        }
+        Intent::Human => {
+            *flow = None;
+            Ok(reply(
+                language,
+                Intent::Human,
+                None,
+                t(
+                    language,
+                    "Mình đã báo nhân viên; họ sẽ trả lời bạn tại đây trong giờ làm việc.",
+                    "I've let our staff know; they will answer you here during office hours.",
+                ),
+                Vec::new(),
+            ))
+        }
+        Intent::Services => {
+            *flow = None;
+            let rows = turn.read(&SqlTask::Services).await?;
+            let mut lines = vec![t(language, "Các dịch vụ của chúng tôi:", "Our services:")];
+            let mut chips = Vec::new();
+            for row in &rows {
+                let (Some(id), Some(name)) = (int(row, "id"), text(row, "name")) else {
+                    continue;
+                };
+                let minutes = int(row, "duration_minutes").unwrap_or(0);
+                let price = int(row, "price_vnd").unwrap_or(0);
+                lines.push(format!(
+                    "• {name}: {}, {}",
+                    slots::duration(language, minutes),
+                    slots::price(language, price)
+                ));
+                chips.push(chip(name.to_string(), &Pick::Service(id)));
+            }
+            Ok(reply(
+                language,
+                Intent::Services,
+                None,
+                lines.join("\n"),
+                chips,
+            ))
+        }
+        Intent::ConsultantInfo => {
+            let wanted = f.consultant;
+            *flow = None;
+            let rows = turn.read(&SqlTask::Consultants).await?;
+            let mut lines = Vec::new();
+            for row in &rows {
+                let (Some(id), Some(name)) = (int(row, "id"), text(row, "full_name")) else {
+                    continue;
+                };
+                if wanted.is_some_and(|w| w != id) {
+                    continue;
+                }
+                let specialty = text(row, "specialty").unwrap_or("");
+                match (wanted, text(row, "bio")) {
+                    (Some(_), Some(bio)) => lines.push(format!("{name} ({specialty}): {bio}")),
+                    _ => lines.push(format!("• {name}: {specialty}")),
+                }
+            }
+            if wanted.is_none() {
+                lines.insert(0, t(language, "Các tư vấn viên:", "Our consultants:"));
+            }
+            let chips = turn
+                .directory
+                .consultants
+                .iter()
+                .map(|c| chip(c.name.clone(), &Pick::Consultant(c.id)))
+                .collect();
+            let mut reply = reply(
+                language,
+                Intent::ConsultantInfo,
+                None,
+                lines.join("\n"),
+                chips,
+            );
+            if wanted.is_some() {
+                reply.messages[0].quick_replies = vec![chip(
+                    t(language, "Đặt lịch", "Book"),
+                    &Pick::Intent(Intent::Book),
+                )];
+                *flow = Some(Flow {
+                    consultant: wanted,
+                    ..Flow::new(Intent::ConsultantInfo)
+                });
+            }
+            Ok(reply)
+        }
+        Intent::Availability => availability(turn, f).await,
+        Intent::Book => {
+            let reply = book(turn, f, understanding, raw_text, answer, resend).await?;
+            if reply.awaiting.is_none() {
+                *flow = None;
+            }
+            Ok(reply)
+        }
+        Intent::MyAppointments => {
+            if turn.customer.is_none()
+                && let Some(reply) = verify(turn, f, understanding, raw_text, resend).await?
+            {
+                return Ok(reply);
+            }
+            *flow = None;
+            my_appointments(turn).await
+        }
+        Intent::Cancel | Intent::Reschedule => {
+            let reply = change(turn, f, understanding, raw_text, answer, resend).await?;
+            if reply.awaiting.is_none() {
+                *flow = None;
+            }
+            Ok(reply)
+        }
+    }
+}
+
+fn int(row: &Value, column: &str) -> Option<i64> {
+    row.get(column)?.as_i64()
+}
+
+fn text<'r>(row: &'r Value, column: &str) -> Option<&'r str> {
+    row.get(column)?.as_str()
+}
+
+fn consultant_name(turn: &Turn<'_, '_>, id: i64) -> String {
+    turn.directory
+        .consultants
+        .iter()
+        .find(|c| c.id == id)
+        .map_or_else(|| format!("#{id}"), |c| c.name.clone())
+}
+
+fn ask_consultant(turn: &Turn<'_, '_>, f: &mut Flow) -> Reply {
+    f.awaiting = Some(Awaiting::Consultant);
+    let language = turn.language;
+    let chips = turn
+        .directory
+        .consultants
+        .iter()
+        .map(|c| chip(c.name.clone(), &Pick::Consultant(c.id)))
+        .collect();
+    reply(
+        language,
+        f.intent,
+        f.awaiting,
+        t(
+            language,
+            "Bạn muốn gặp tư vấn viên nào?",
+            "Which consultant would you like to see?",
+        ),
+        chips,
+    )
+}
+
+async fn availability(turn: &mut Turn<'_, '_>, f: &mut Flow) -> Result<Reply, ChatError> {
+    let Some(consultant) = f.consultant else {
+        return Ok(ask_consultant(turn, f));
+    };
+    let minutes = service_minutes(turn, f.service).await?;
+    offer_slots(turn, f, consultant, minutes, None).await
+}
+
+/// The length of a service (60 minutes when none was chosen yet).
+async fn service_minutes(turn: &mut Turn<'_, '_>, service: Option<i64>) -> Result<i64, ChatError> {
+    let Some(service) = service else {
+        return Ok(60);
+    };
+    let rows = turn.read(&SqlTask::Services).await?;
+    Ok(rows
+        .iter()
+        .find(|row| int(row, "id") == Some(service))
+        .and_then(|row| int(row, "duration_minutes"))
+        .unwrap_or(60))
+}
+
+/// Offers free starts of `consultant` (on the chosen date when there is
+/// one, near the wished time), or asks for another day.
+async fn offer_slots(
+    turn: &mut Turn<'_, '_>,
+    f: &mut Flow,
+    consultant: i64,
+    minutes: i64,
+    exclude: Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> Result<Reply, ChatError> {
+    let language = turn.language;
+    let today = local_date(turn.tenant, turn.now);
+    let (from, to) = match f.date {
+        Some(date) => (date, date),
+        None => (
+            today,
+            today + Duration::days(turn.engine.config().horizon_days),
+        ),
+    };
+    let free = slots::free_starts(turn, consultant, from, to, minutes, exclude).await?;
+    let name = consultant_name(turn, consultant);
+    let offered = slots::offer(turn, &free, f.time);
+    if offered.is_empty() {
+        if let Some(date) = f.date {
+            // Nothing that day: the next days that have room.
+            f.date = None;
+            let days = slots::free_days(turn, consultant, date, minutes, exclude).await?;
+            f.awaiting = Some(Awaiting::Date);
+            let chips = days
+                .iter()
+                .map(|d| chip(slots::day_chip(language, *d), &Pick::Date(*d)))
+                .collect();
+            return Ok(reply(
+                language,
+                f.intent,
+                f.awaiting,
+                format!(
+                    "{} {}",
+                    t(
+                        language,
+                        &format!(
+                            "{name} không còn giờ trống ngày {}.",
+                            slots::day(language, date)
+                        ),
+                        &format!("{name} has no free time on {}.", slots::day(language, date)),
+                    ),
+                    if days.is_empty() {
+                        t(
+                            language,
+                            "Hai tuần tới cũng đã kín lịch.",
+                            "The next two weeks are full too.",
+                        )
+                    } else {
+                        t(
+                            language,
+                            "Bạn chọn ngày khác nhé:",
+                            "Please pick another day:",
+                        )
+                    }
+                ),
+                chips,
+            ));
+        }
+        f.awaiting = None;
+        return Ok(reply(
+            language,
+            f.intent,
+            None,
+            t(
+                language,
+                &format!("{name} đã kín lịch trong hai tuần tới."),
+                &format!("{name} is fully booked for the next two weeks."),
+            ),
+            menu(language),
+        ));
+    }
+    f.awaiting = Some(Awaiting::Slot);
+    let lines: Vec<String> = offered
+        .iter()
+        .enumerate()
+        .map(|(i, at)| format!("{}. {}", i + 1, slots::when(language, turn.tenant, *at)))
+        .collect();
+    let chips = offered
+        .iter()
+        .map(|at| {
+            chip(
+                slots::slot_chip(language, turn.tenant, *at),
+                &Pick::Slot(consultant, *at),
+            )
+        })
+        .collect();
+    Ok(reply(
+        language,
+        f.intent,
+        f.awaiting,
+        format!(
+            "{}\n{}",
+            t(
+                language,
+                &format!("Giờ trống gần nhất của {name}:"),
+                &format!("{name}'s nearest free times:"),
+            ),
+            lines.join("\n")
+        ),
+        chips,
+    ))
+}
+
+async fn book(
+    turn: &mut Turn<'_, '_>,
+    f: &mut Flow,
+    understanding: Option<&Understanding>,
+    raw_text: &str,
+    answer: Option<bool>,
+    resend: bool,
+) -> Result<Reply, ChatError> {
+    let language = turn.language;
+    if turn.customer.is_none()
+        && matches!(
+            f.awaiting,
+            Some(Awaiting::Email | Awaiting::Otp | Awaiting::Name)
+        )
+        && let Some(reply) = verify(turn, f, understanding, raw_text, resend).await?
+    {
+        return Ok(reply);
+    }
+    let Some(consultant) = f.consultant else {
+        return Ok(ask_consultant(turn, f));
+    };
+    let Some(service) = f.service else {
+        f.awaiting = Some(Awaiting::Service);
+        let chips = turn
+            .directory
+            .services
+            .iter()
+            .map(|s| chip(s.name.clone(), &Pick::Service(s.id)))
+            .collect();
+        return Ok(reply(
+            language,
+            f.intent,
+            f.awaiting,
+            t(
+                language,
+                "Bạn cần tư vấn dịch vụ nào?",
+                "Which service do you need?",
+            ),
+            chips,
+        ));
+    };
+    let minutes = service_minutes(turn, Some(service)).await?;
+    if f.slot.is_none() {
+        if let (Some(date), Some(TimeOfDay::At(time))) = (f.date, f.time) {
+            let Some(start) = slots::local_instant(turn.tenant, date, time) else {
+                return offer_slots(turn, f, consultant, minutes, None).await;
+            };
+            match slots::check(turn, consultant, start, minutes, None).await? {
+                Ok(()) => f.slot = Some(start),
+                Err(why) => {
+                    let mut reply = offer_slots(turn, f, consultant, minutes, None).await?;
+                    let because = slots::unbookable(language, turn.tenant, start, &why);
+                    reply.messages[0].text = format!("{because}\n{}", reply.messages[0].text);
+                    return Ok(reply);
+                }
+            }
+        } else {
+            return offer_slots(turn, f, consultant, minutes, None).await;
+        }
+    }
+    let Some(start) = f.slot else {
+        return offer_slots(turn, f, consultant, minutes, None).await;
+    };
+    // The chosen start must still fit this service (it may have been
+    // offered for another length).
+    if let Err(why) = slots::check(turn, consultant, start, minutes, None).await? {
+        let was_confirming = f.awaiting == Some(Awaiting::Confirm);
+        f.slot = None;
+        f.time = None;
+        f.date = Some(local_date(turn.tenant, start));
+        let mut reply = offer_slots(turn, f, consultant, minutes, None).await?;
+        let because = if was_confirming && why == Unbookable::Taken {
+            taken_meanwhile(language)
+        } else {
+            slots::unbookable(language, turn.tenant, start, &why)
+        };
+        reply.messages[0].text = format!("{because}\n{}", reply.messages[0].text);
+        return Ok(reply);
+    }
+    if turn.customer.is_none()
+        && let Some(reply) = verify(turn, f, understanding, raw_text, resend).await?
+    {
+        return Ok(reply);
+    }
+    let ends = start + Duration::minutes(minutes);
+    let service_name = turn
+        .directory
+        .services
+        .iter()
+        .find(|s| s.id == service)
+        .map_or_else(String::new, |s| s.name.clone());
+    if f.awaiting != Some(Awaiting::Confirm) || answer.is_none() {
+        f.awaiting = Some(Awaiting::Confirm);
+        return Ok(confirm_question(
+            turn,
+            f,
+            format!(
+                "{} {} — {} — {}?",
+                t(language, "Xác nhận đặt lịch:", "Confirm the booking:"),
+                consultant_name(turn, consultant),
+                service_name,
+                slots::when(language, turn.tenant, start)
+            ),
+        ));
+    }
+    if answer == Some(false) {
+        f.awaiting = None;
+        return Ok(reply(
+            language,
+            Intent::Book,
+            None,
+            t(
+                language,
+                "Đã hủy, chưa đặt lịch nào.",
+                "OK, nothing was booked.",
+            ),
+            menu(language),
+        ));
+    }
+    let topic = None;
+    let task = SqlTask::Book {
+        consultant,
+        service: Some(service),
+        starts_at: start,
+        ends_at: ends,
+        topic,
+    };
+    match turn.run(&task).await? {
+        Ok(_) => {
+            f.awaiting = None;
+            Ok(reply(
+                language,
+                Intent::Book,
+                None,
+                t(
+                    language,
+                    &format!(
+                        "Đã đặt lịch với {} lúc {}. Lịch đang chờ xác nhận; bạn sẽ nhận tin khi tư vấn viên xác nhận.",
+                        consultant_name(turn, consultant),
+                        slots::when(language, turn.tenant, start)
+                    ),
+                    &format!(
+                        "Booked with {} at {}. It is pending until the consultant confirms it.",
+                        consultant_name(turn, consultant),
+                        slots::when(language, turn.tenant, start)
+                    ),
+                ),
+                Vec::new(),
+            ))
+        }
+        Err(diagnostic) if diagnostic.code == "E-CONFLICT" => {
+            // Taken between offer and confirm: say sorry, offer fresh ones.
+            f.slot = None;
+            f.time = None;
+            f.date = Some(local_date(turn.tenant, start));
+            let mut reply = offer_slots(turn, f, consultant, minutes, None).await?;
+            reply.messages[0].text =
+                format!("{}\n{}", taken_meanwhile(language), reply.messages[0].text);
+            Ok(reply)
+        }
+        Err(diagnostic) => Ok(refusal(turn, f, &diagnostic)),
+    }
+}
+
+/// The sorry for a slot someone else took between offer and confirm.
+fn taken_meanwhile(language: Language) -> String {
+    t(
+        language,
+        "Xin lỗi, giờ đó vừa có người đặt mất. Bạn chọn giờ khác nhé.",
+        "Sorry, that time was just taken. Please choose another.",
+    )
+}
+
+fn confirm_question(turn: &Turn<'_, '_>, f: &Flow, text: String) -> Reply {
+    let language = turn.language;
+    reply(
+        language,
+        f.intent,
+        Some(Awaiting::Confirm),
+        text,
+        vec![
+            chip(t(language, "Đồng ý", "Yes"), &Pick::Yes),
+            chip(t(language, "Không", "No"), &Pick::No),
+        ],
+    )
+}
+
+fn refusal(
+    turn: &Turn<'_, '_>,
+    f: &mut Flow,
+    diagnostic: &meetassist_compiler::Diagnostic,
+) -> Reply {
+    let language = turn.language;
+    f.awaiting = None;
+    tracing::warn!(tenant = turn.tenant.id, sender = turn.psid, code = %diagnostic.code, "write refused");
+    let why = match diagnostic.code.as_str() {
+        "E-CLOSED" => t(
+            language,
+            "Lịch hẹn này đã đóng (đã hủy hoặc đã qua).",
+            "That appointment is closed (cancelled or over).",
+        ),
+        "E-NOT-YOURS" => t(
+            language,
+            "Lịch hẹn này không phải của bạn.",
+            "That appointment is not yours.",
+        ),
+        _ => t(
+            language,
+            "Mình chưa làm được việc này; nhân viên sẽ hỗ trợ bạn.",
+            "I couldn't do that; our staff will help you.",
+        ),
+    };
+    reply(language, f.intent, None, why, menu(language))
+}
+
+/// The email check: ask the email, send a code, check it, ask a name if
+/// the email is new. Resumes the flow once the customer is verified.
+async fn verify(
+    turn: &mut Turn<'_, '_>,
+    f: &mut Flow,
+    understanding: Option<&Understanding>,
+    raw_text: &str,
+    resend: bool,
+) -> Result<Option<Reply>, ChatError> {
+    let asked = verify_step(turn, f, understanding, raw_text, resend).await?;
+    if asked.is_none() {
+        let language = turn.language;
+        turn.preface.push(t(
+            language,
+            "Cảm ơn, bạn đã được xác minh.",
+            "Thank you, you are verified.",
+        ));
+    }
+    Ok(asked)
+}
+
+/// One step of [`verify`]: `Some` asks the customer something, `None`
+/// means verified just now.
+async fn verify_step(
+    turn: &mut Turn<'_, '_>,
+    f: &mut Flow,
+    understanding: Option<&Understanding>,
+    raw_text: &str,
+    resend: bool,
+) -> Result<Option<Reply>, ChatError> {
+    let language = turn.language;
+    let typed_email = understanding.and_then(|u| u.email.clone());
+    match f.awaiting {
+        Some(Awaiting::Email | Awaiting::Otp) if resend || typed_email.is_some() => {
+            let Some(email) = typed_email.or_else(|| f.email.clone()) else {
+                return Ok(Some(ask_email(turn, f, None)));
+            };
+            send_code(turn, f, &email).await.map(Some)
+        }
+        Some(Awaiting::Email) => Ok(Some(ask_email(
+            turn,
+            f,
+            (!raw_text.is_empty()).then(|| {
+                t(
+                    language,
+                    "Mình chưa thấy địa chỉ email trong tin nhắn.",
+                    "I couldn't find an email address in that.",
+                )
+            }),
+        ))),
+        Some(Awaiting::Otp) => {
+            let Some(code) = understanding.and_then(|u| u.code.clone()) else {
+                return Ok(Some(reply(
+                    language,
+                    f.intent,
+                    f.awaiting,
+                    t(
+                        language,
+                        "Bạn nhập mã 6 số trong email giúp mình nhé.",
+                        "Please type the 6-digit code from the email.",
+                    ),
+                    vec![chip(
+                        t(language, "Gửi lại mã", "Resend code"),
+                        &Pick::Resend,
+                    )],
+                )));
+            };
+            let (tenant, psid, now) = (turn.tenant.id, turn.psid, turn.now);
+            let outcome = turn
+                .engine
+                .otp()
+                .verify_code(turn.transaction, tenant, psid, &code, now)
+                .await
+                .map_err(identity_error)?;
+            let verified = match outcome {
+                Ok(verified) => verified,
+                Err(refusal) => return Ok(Some(otp_refusal(turn, f, &refusal))),
+            };
+            let existing =
+                identity::customer_by_email(&**turn.transaction, tenant, &verified.email)
+                    .await
+                    .map_err(identity_error)?;
+            match existing {
+                Some(customer) => {
+                    link(turn, customer).await?;
+                    f.awaiting = None;
+                    Ok(None)
+                }
+                None => {
+                    f.email = Some(verified.email.as_str().to_string());
+                    f.awaiting = Some(Awaiting::Name);
+                    Ok(Some(reply(
+                        language,
+                        f.intent,
+                        f.awaiting,
+                        t(
+                            language,
+                            "Email đã được xác minh. Cho mình xin họ tên của bạn?",
+                            "Your email is verified. What is your full name?",
+                        ),
+                        Vec::new(),
+                    )))
+                }
+            }
+        }
+        Some(Awaiting::Name) => {
+            let name = understanding
+                .and_then(|u| u.name.clone())
+                .unwrap_or_else(|| raw_text.to_string());
+            let name = name.trim().to_string();
+            let email = f
+                .email
+                .as_deref()
+                .and_then(|e| identity::EmailAddress::parse(e).ok());
+            let (Some(email), true) = (email, (2..=100).contains(&name.chars().count())) else {
+                return Ok(Some(reply(
+                    language,
+                    f.intent,
+                    f.awaiting,
+                    t(
+                        language,
+                        "Bạn cho mình họ tên đầy đủ nhé (2–100 ký tự).",
+                        "Please give your full name (2–100 characters).",
+                    ),
+                    Vec::new(),
+                )));
+            };
+            let created = identity::create_customer(
+                &**turn.transaction,
+                turn.tenant.id,
+                &name,
+                &email,
+                turn.psid,
+            )
+            .await;
+            let customer = match created {
+                Ok(customer) => customer,
+                // Created meanwhile (another sender with this email).
+                Err(identity::IdentityError::EmailTaken { customer, .. }) => customer,
+                Err(identity::IdentityError::BadName) => {
+                    return Ok(Some(reply(
+                        language,
+                        f.intent,
+                        f.awaiting,
+                        t(
+                            language,
+                            "Tên này chưa hợp lệ; bạn nhập lại họ tên nhé.",
+                            "That name can't be used; please type your full name.",
+                        ),
+                        Vec::new(),
+                    )));
+                }
+                Err(error) => return Err(identity_error(error)),
+            };
+            link(turn, customer).await?;
+            f.awaiting = None;
+            Ok(None)
+        }
+        _ => Ok(Some(ask_email(turn, f, None))),
+    }
+}
+
+fn identity_error(error: identity::IdentityError) -> ChatError {
+    ChatError::Database(error.to_string())
+}
+
+/// Links the sender to `customer` for the configured time; the rest of
+/// the turn acts for that customer.
+async fn link(turn: &mut Turn<'_, '_>, customer: i64) -> Result<(), ChatError> {
+    let ttl = turn.engine.config().otp.link_ttl;
+    identity::link_sender(
+        &**turn.transaction,
+        turn.tenant.id,
+        turn.psid,
+        customer,
+        turn.now,
+        ttl,
+    )
+    .await
+    .map_err(identity_error)?;
+    turn.customer = Some(customer);
+    Ok(())
+}
+
+fn ask_email(turn: &Turn<'_, '_>, f: &mut Flow, problem: Option<String>) -> Reply {
+    let language = turn.language;
+    f.awaiting = Some(Awaiting::Email);
+    let ask = t(
+        language,
+        "Để bảo vệ thông tin của bạn, mình cần xác minh email. Bạn cho mình địa chỉ email nhé.",
+        "To protect your information I need to verify your email. What is your email address?",
+    );
+    reply(
+        language,
+        f.intent,
+        f.awaiting,
+        problem.map_or(ask.clone(), |p| format!("{p}\n{ask}")),
+        Vec::new(),
+    )
+}
+
+async fn send_code(turn: &mut Turn<'_, '_>, f: &mut Flow, email: &str) -> Result<Reply, ChatError> {
+    let language = turn.language;
+    let (tenant, psid, now) = (turn.tenant.id, turn.psid, turn.now);
+    let outcome = turn
+        .engine
+        .otp()
+        .request_code(turn.transaction, tenant, psid, email, now)
+        .await
+        .map_err(identity_error)?;
+    let issued = match outcome {
+        Ok(issued) => issued,
+        Err(refusal) => return Ok(otp_refusal(turn, f, &refusal)),
+    };
+    f.email = Some(issued.email.as_str().to_string());
+    f.awaiting = Some(Awaiting::Otp);
+    let valid_for = turn.engine.config().otp.ttl;
+    let expires_at = issued
+        .expires_at
+        .with_timezone(&turn.tenant.time_zone)
+        .fixed_offset();
+    turn.outgoing.push(identity::otp_email(&identity::OtpEmail {
+        language,
+        tenant_name: &turn.tenant.name,
+        from: turn.engine.mail_from(),
+        to: &issued.email,
+        code: &issued.code,
+        expires_at,
+        valid_for,
+    }));
+    let minutes = valid_for.num_minutes();
+    Ok(reply(
+        language,
+        f.intent,
+        f.awaiting,
+        t(
+            language,
+            &format!(
+                "Mình đã gửi mã 6 số tới {}. Mã có hiệu lực {minutes} phút; bạn nhập mã vào đây nhé.",
+                issued.email.as_str()
+            ),
+            &format!(
+                "I've sent a 6-digit code to {}. It is valid for {minutes} minutes; please type it here.",
+                issued.email.as_str()
+            ),
+        ),
+        vec![chip(
+            t(language, "Gửi lại mã", "Resend code"),
+            &Pick::Resend,
+        )],
+    ))
+}
+
+fn otp_refusal(turn: &Turn<'_, '_>, f: &mut Flow, refusal: &OtpRefusal) -> Reply {
+    let language = turn.language;
+    let tenant = turn.tenant;
+    let (text, awaiting, chips) = match refusal {
+        OtpRefusal::BadEmail(_) => {
+            return ask_email(
+                turn,
+                f,
+                Some(t(
+                    language,
+                    "Email này chưa đúng định dạng.",
+                    "That doesn't look like an email address.",
+                )),
+            );
+        }
+        OtpRefusal::Cooldown { retry_at } => (
+            t(
+                language,
+                &format!(
+                    "Bạn đợi {} giây rồi yêu cầu mã mới nhé.",
+                    seconds_until(turn.now, *retry_at)
+                ),
+                &format!(
+                    "Please wait {} seconds before asking for a new code.",
+                    seconds_until(turn.now, *retry_at)
+                ),
+            ),
+            f.awaiting,
+            vec![chip(
+                t(language, "Gửi lại mã", "Resend code"),
+                &Pick::Resend,
+            )],
+        ),
+        OtpRefusal::TooManySends { retry_at } | OtpRefusal::Blocked { until: retry_at } => {
+            f.awaiting = None;
+            (
+                t(
+                    language,
+                    &format!(
+                        "Tạm thời không thể xác minh email này. Bạn thử lại sau {} nhé.",
+                        slots::when(language, tenant, *retry_at)
+                    ),
+                    &format!(
+                        "This email can't be verified for now. Please try again after {}.",
+                        slots::when(language, tenant, *retry_at)
+                    ),
+                ),
+                None,
+                Vec::new(),
+            )
+        }
+        OtpRefusal::Wrong { attempts_left } => (
+            t(
+                language,
+                &format!("Mã chưa đúng. Bạn còn {attempts_left} lần thử."),
+                &format!("That code is wrong. {attempts_left} attempts left."),
+            ),
+            f.awaiting,
+            vec![chip(
+                t(language, "Gửi lại mã", "Resend code"),
+                &Pick::Resend,
+            )],
+        ),
+        OtpRefusal::BadCode(_) => (
+            t(
+                language,
+                "Mã gồm đúng 6 chữ số.",
+                "The code is exactly 6 digits.",
+            ),
+            f.awaiting,
+            vec![chip(
+                t(language, "Gửi lại mã", "Resend code"),
+                &Pick::Resend,
+            )],
+        ),
+        OtpRefusal::Expired | OtpRefusal::NoCode => (
+            t(
+                language,
+                "Mã đã hết hạn hoặc đã dùng. Bấm \"Gửi lại mã\" để nhận mã mới.",
+                "That code has expired or was used. Tap \"Resend code\" for a new one.",
+            ),
+            f.awaiting,
+            vec![chip(
+                t(language, "Gửi lại mã", "Resend code"),
+                &Pick::Resend,
+            )],
+        ),
+    };
+    f.awaiting = awaiting;
+    reply(language, f.intent, awaiting, text, chips)
+}
+
+fn seconds_until(now: DateTime<Utc>, then: DateTime<Utc>) -> i64 {
+    (then - now).num_seconds().max(1)
+}
+
+/// The customer's upcoming appointments, as rows.
+async fn upcoming(turn: &mut Turn<'_, '_>) -> Result<Vec<Value>, ChatError> {
+    let now = turn.now;
+    turn.read(&SqlTask::MyAppointments { after: now }).await
+}
+
+/// One of the customer's appointments, as the flows show and change it.
+#[derive(Clone, Debug)]
+struct Appointment {
+    id: i64,
+    /// "9:00 thứ Ba, … — Nguyễn Văn An (chờ xác nhận)".
+    line: String,
+    starts: DateTime<Utc>,
+    ends: DateTime<Utc>,
+    consultant: i64,
+}
+
+fn appointment_line(turn: &Turn<'_, '_>, row: &Value) -> Option<Appointment> {
+    let id = int(row, "id")?;
+    let consultant = int(row, "consultant_id")?;
+    let starts = parse_instant(text(row, "starts_at")?)?;
+    let ends = parse_instant(text(row, "ends_at")?)?;
+    let language = turn.language;
+    let status = slots::status(language, text(row, "status").unwrap_or(""));
+    let line = format!(
+        "{} — {} ({status})",
+        slots::when(language, turn.tenant, starts),
+        consultant_name(turn, consultant)
+    );
+    Some(Appointment {
+        id,
+        line,
+        starts,
+        ends,
+        consultant,
+    })
+}
+
+fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+async fn my_appointments(turn: &mut Turn<'_, '_>) -> Result<Reply, ChatError> {
+    let language = turn.language;
+    let rows = upcoming(turn).await?;
+    let lines: Vec<String> = rows
+        .iter()
+        .filter_map(|row| appointment_line(turn, row).map(|a| format!("• {}", a.line)))
+        .collect();
+    let text = if lines.is_empty() {
+        t(
+            language,
+            "Bạn chưa có lịch hẹn sắp tới nào.",
+            "You have no upcoming appointments.",
+        )
+    } else {
+        format!(
+            "{}\n{}",
+            t(
+                language,
+                "Lịch hẹn sắp tới của bạn:",
+                "Your upcoming appointments:"
+            ),
+            lines.join("\n")
+        )
+    };
+    Ok(reply(
+        language,
+        Intent::MyAppointments,
+        None,
+        text,
+        menu(language),
+    ))
+}
+
+/// Cancel or reschedule one of the customer's appointments.
+async fn change(
+    turn: &mut Turn<'_, '_>,
+    f: &mut Flow,
+    understanding: Option<&Understanding>,
+    raw_text: &str,
+    answer: Option<bool>,
+    resend: bool,
+) -> Result<Reply, ChatError> {
+    let language = turn.language;
+    if turn.customer.is_none()
+        && let Some(reply) = verify(turn, f, understanding, raw_text, resend).await?
+    {
+        return Ok(reply);
+    }
+    let rows = upcoming(turn).await?;
+    let appointments: Vec<_> = rows
+        .iter()
+        .filter_map(|row| appointment_line(turn, row))
+        .collect();
+    let chosen = f
+        .appointment
+        .and_then(|id| appointments.iter().find(|a| a.id == id))
+        .or_else(|| (appointments.len() == 1).then(|| &appointments[0]))
+        .cloned();
+    let Some(Appointment {
+        id: appointment,
+        line,
+        starts,
+        ends,
+        consultant,
+    }) = chosen
+    else {
+        if appointments.is_empty() {
+            f.awaiting = None;
+            return Ok(reply(
+                language,
+                f.intent,
+                None,
+                t(
+                    language,
+                    "Bạn không có lịch hẹn sắp tới nào để thay đổi.",
+                    "You have no upcoming appointment to change.",
+                ),
+                menu(language),
+            ));
+        }
+        f.awaiting = Some(Awaiting::Appointment);
+        let lines: Vec<String> = appointments
+            .iter()
+            .enumerate()
+            .map(|(i, a)| format!("{}. {}", i + 1, a.line))
+            .collect();
+        let chips = appointments
+            .iter()
+            .map(|a| {
+                chip(
+                    slots::slot_chip(language, turn.tenant, a.starts),
+                    &Pick::Appointment(a.id),
+                )
+            })
+            .collect();
+        return Ok(reply(
+            language,
+            f.intent,
+            f.awaiting,
+            format!(
+                "{}\n{}",
+                t(
+                    language,
+                    "Bạn muốn thay đổi lịch hẹn nào?",
+                    "Which appointment?"
+                ),
+                lines.join("\n")
+            ),
+            chips,
+        ));
+    };
+    f.appointment = Some(appointment);
+    if f.intent == Intent::Reschedule {
+        f.consultant = Some(consultant);
+        let minutes = (ends - starts).num_minutes();
+        let exclude = Some((starts, ends));
+        if f.slot.is_none()
+            && let (Some(date), Some(TimeOfDay::At(time))) = (f.date, f.time)
+            && let Some(start) = slots::local_instant(turn.tenant, date, time)
+        {
+            match slots::check(turn, consultant, start, minutes, exclude).await? {
+                Ok(()) => f.slot = Some(start),
+                Err(why) => {
+                    let mut reply = offer_slots(turn, f, consultant, minutes, exclude).await?;
+                    let because = slots::unbookable(language, turn.tenant, start, &why);
+                    reply.messages[0].text = format!("{because}\n{}", reply.messages[0].text);
+                    return Ok(reply);
+                }
+            }
+        }
+        let Some(new_start) = f.slot else {
+            return offer_slots(turn, f, consultant, minutes, exclude).await;
+        };
+        if f.awaiting != Some(Awaiting::Confirm) || answer.is_none() {
+            f.awaiting = Some(Awaiting::Confirm);
+            return Ok(confirm_question(
+                turn,
+                f,
+                t(
+                    language,
+                    &format!(
+                        "Đổi lịch {line} sang {}?",
+                        slots::when(language, turn.tenant, new_start)
+                    ),
+                    &format!(
+                        "Move {line} to {}?",
+                        slots::when(language, turn.tenant, new_start)
+                    ),
+                ),
+            ));
+        }
+        if answer == Some(false) {
+            f.awaiting = None;
+            return Ok(reply(
+                language,
+                f.intent,
+                None,
+                t(
+                    language,
+                    "Đã giữ nguyên lịch hẹn.",
+                    "OK, the appointment stays as it was.",
+                ),
+                menu(language),
+            ));
+        }
+        let task = SqlTask::Reschedule {
+            appointment,
+            new_starts_at: new_start,
+        };
+        return match turn.run(&task).await? {
+            Ok(_) => {
+                f.awaiting = None;
+                Ok(reply(
+                    language,
+                    f.intent,
+                    None,
+                    t(
+                        language,
+                        &format!(
+                            "Đã đổi lịch sang {}.",
+                            slots::when(language, turn.tenant, new_start)
+                        ),
+                        &format!(
+                            "Moved to {}.",
+                            slots::when(language, turn.tenant, new_start)
+                        ),
+                    ),
+                    Vec::new(),
+                ))
+            }
+            Err(diagnostic) if diagnostic.code == "E-CONFLICT" => {
+                f.slot = None;
+                f.time = None;
+                f.date = Some(local_date(turn.tenant, new_start));
+                let mut reply = offer_slots(turn, f, consultant, minutes, exclude).await?;
+                reply.messages[0].text = format!(
+                    "{}\n{}",
+                    t(
+                        language,
+                        "Xin lỗi, giờ đó vừa có người đặt mất.",
+                        "Sorry, that time was just taken."
+                    ),
+                    reply.messages[0].text
+                );
+                Ok(reply)
+            }
+            Err(diagnostic) => Ok(refusal(turn, f, &diagnostic)),
+        };
+    }
+    // Cancel.
+    if f.awaiting != Some(Awaiting::Confirm) || answer.is_none() {
+        f.awaiting = Some(Awaiting::Confirm);
+        return Ok(confirm_question(
+            turn,
+            f,
+            t(
+                language,
+                &format!("Hủy lịch hẹn {line}?"),
+                &format!("Cancel the appointment {line}?"),
+            ),
+        ));
+    }
+    if answer == Some(false) {
+        f.awaiting = None;
+        return Ok(reply(
+            language,
+            f.intent,
+            None,
+            t(
+                language,
+                "Đã giữ nguyên lịch hẹn.",
+                "OK, the appointment stays.",
+            ),
+            menu(language),
+        ));
+    }
+    match turn.run(&SqlTask::Cancel { appointment }).await? {
+        Ok(_) => {
+            f.awaiting = None;
+            Ok(reply(
+                language,
+                f.intent,
+                None,
+                t(
+                    language,
+                    &format!("Đã hủy lịch hẹn {line}."),
+                    &format!("Cancelled: {line}."),
+                ),
+                Vec::new(),
+            ))
+        }
+        Err(diagnostic) => Ok(refusal(turn, f, &diagnostic)),
+    }
+}

@@ -1,0 +1,423 @@
+//! Conversation scripts (`fixtures/conversations/*.yaml`) played against
+//! the real engine: a seeded database, the policy bundle in wasmtime, the
+//! offline model, the outbox. Each step is a customer action with what
+//! must come back (intent, awaiting, language, text, chips), what mail
+//! must have gone out and what the database must hold. Every transcript is
+//! snapshotted so a reviewer sees a changed reply.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use meetassist_runtime::chat::model::{Model, ModelKind};
+use meetassist_runtime::chat::{ChatConfig, ChatEngine, Input, Reply, Tenant};
+use meetassist_runtime::guard::Guard;
+use meetassist_runtime::guard::execute::{ExecuteOptions, Executor};
+use meetassist_runtime::identity::{OtpSecret, Outbox};
+use serde::Deserialize;
+
+use crate::support::TestDatabase;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Script {
+    /// What the conversation shows.
+    name: String,
+    /// The clock at the first step (RFC 3339).
+    now: String,
+    /// The tenant (the demo data's ids).
+    tenant: i64,
+    /// The default sender.
+    sender: String,
+    /// SQL run as the owner before the first step.
+    #[serde(default)]
+    setup: Vec<String>,
+    steps: Vec<Step>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Step {
+    /// Typed text.
+    say: Option<String>,
+    /// A chip of the last reply to this sender: its number (1-based) or
+    /// its payload.
+    tap: Option<Tap>,
+    /// Type the last emailed code (`right`) or a wrong one (`wrong`).
+    code: Option<String>,
+    /// Move the clock forward first: `30s`, `5m`, `2h`, `31d`.
+    advance: Option<String>,
+    /// Act as another sender.
+    sender: Option<String>,
+    #[serde(default)]
+    expect: Expect,
+    /// Mail sent so far, in total.
+    emails: Option<usize>,
+    /// Database checks after the step, as the owner.
+    #[serde(default)]
+    rows: Vec<RowCheck>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Tap {
+    Number(usize),
+    Payload(String),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    intent: Option<String>,
+    /// `null` for "asked nothing"; absent for "don't check".
+    #[serde(default, deserialize_with = "present")]
+    awaiting: Option<Option<String>>,
+    language: Option<String>,
+    #[serde(default)]
+    contains: Vec<String>,
+    #[serde(default)]
+    not_contains: Vec<String>,
+    /// At least this many chips on the last message.
+    chips_at_least: Option<usize>,
+    /// Chip titles that must be there.
+    #[serde(default)]
+    chips: Vec<String>,
+}
+
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RowCheck {
+    /// A query giving one bigint.
+    sql: String,
+    equals: i64,
+}
+
+fn scripts() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/conversations");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn parse_advance(text: &str) -> Duration {
+    let (number, unit) = text.split_at(text.len() - 1);
+    let n: i64 = number
+        .parse()
+        .unwrap_or_else(|_| panic!("bad advance `{text}`"));
+    match unit {
+        "s" => Duration::seconds(n),
+        "m" => Duration::minutes(n),
+        "h" => Duration::hours(n),
+        "d" => Duration::days(n),
+        _ => panic!("bad advance unit in `{text}`"),
+    }
+}
+
+/// The 6-digit code in the newest mail of the outbox.
+fn last_code(outbox: &Path) -> String {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(outbox)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    files.sort();
+    let text = std::fs::read_to_string(files.last().expect("no mail was sent")).unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or(text.as_str(), |(_, body)| body);
+    body.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .expect("no 6-digit code in the mail")
+        .to_string()
+}
+
+fn count_mail(outbox: &Path) -> usize {
+    std::fs::read_dir(outbox).map_or(0, |d| {
+        d.filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        })
+        .count()
+    })
+}
+
+fn transcript_line(out: &mut String, who: &str, reply: &Reply) {
+    let awaiting = reply.awaiting.map_or("null".to_string(), |a| {
+        serde_json::to_value(a)
+            .unwrap()
+            .as_str()
+            .unwrap_or("?")
+            .to_string()
+    });
+    let intent = serde_json::to_value(reply.intent).unwrap();
+    let language = serde_json::to_value(reply.language).unwrap();
+    let _ = writeln!(
+        out,
+        "[{who}] intent={} awaiting={awaiting} language={}",
+        intent.as_str().unwrap_or("?"),
+        language.as_str().unwrap_or("?")
+    );
+    for message in &reply.messages {
+        for line in message.text.lines() {
+            let _ = writeln!(out, "  bot: {line}");
+        }
+        for (i, chip) in message.quick_replies.iter().enumerate() {
+            let _ = writeln!(out, "    [{}] {} -> {}", i + 1, chip.title, chip.payload);
+        }
+    }
+}
+
+async fn play(path: &Path, guard: Arc<Guard>, transcript: &mut String) -> Result<(), String> {
+    let script: Script = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap())
+        .map_err(|e| format!("unreadable script: {e}"))?;
+    let database = TestDatabase::seeded().await;
+    let owner = database.owner().await;
+    for sql in &script.setup {
+        owner
+            .batch_execute(sql)
+            .await
+            .map_err(|e| format!("setup `{sql}`: {e}"))?;
+    }
+    let outbox_dir = tempfile::tempdir().unwrap();
+    let tenant_row = owner
+        .query_one(
+            "select name, time_zone from tenants where id = $1",
+            &[&script.tenant],
+        )
+        .await
+        .unwrap();
+    let zone: String = tenant_row.get(1);
+    let tenant = Tenant {
+        id: script.tenant,
+        name: tenant_row.get(0),
+        time_zone: zone.parse().unwrap(),
+    };
+    let executor = Executor::connect(
+        &database.owner_url(),
+        ExecuteOptions {
+            time_zone: zone.clone(),
+            ..ExecuteOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let engine = ChatEngine::new(
+        executor,
+        guard,
+        Model::new(ModelKind::Offline),
+        Outbox::new(outbox_dir.path().to_path_buf()),
+        OtpSecret::from_bytes(vec![7; 32]).unwrap(),
+        ChatConfig::default(),
+    )
+    .unwrap();
+    let mut now: DateTime<Utc> = DateTime::parse_from_rfc3339(&script.now)
+        .map_err(|e| format!("now: {e}"))?
+        .with_timezone(&Utc);
+    let _ = writeln!(transcript, "# {}", script.name);
+    let mut last_replies: std::collections::HashMap<String, Reply> = Default::default();
+    for (index, step) in script.steps.iter().enumerate() {
+        let at = format!("step {}", index + 1);
+        if let Some(advance) = &step.advance {
+            now += parse_advance(advance);
+        }
+        let sender = step.sender.clone().unwrap_or_else(|| script.sender.clone());
+        let (input, shown) = match (&step.say, &step.tap, &step.code) {
+            (Some(text), None, None) => (Input::Text(text.clone()), text.clone()),
+            (None, Some(tap), None) => {
+                let payload = match tap {
+                    Tap::Payload(payload) => payload.clone(),
+                    Tap::Number(n) => {
+                        let last = last_replies
+                            .get(&sender)
+                            .ok_or_else(|| format!("{at}: tap with no reply before"))?;
+                        let chips = &last
+                            .messages
+                            .last()
+                            .map(|m| m.quick_replies.clone())
+                            .unwrap_or_default();
+                        chips
+                            .get(n.wrapping_sub(1))
+                            .ok_or_else(|| {
+                                format!("{at}: no chip {n} (there are {})", chips.len())
+                            })?
+                            .payload
+                            .clone()
+                    }
+                };
+                (
+                    Input::QuickReply(payload.clone()),
+                    format!("(tap {payload})"),
+                )
+            }
+            (None, None, Some(which)) => {
+                let code = last_code(outbox_dir.path());
+                let typed = match which.as_str() {
+                    "right" => code,
+                    "wrong" => format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000),
+                    other => return Err(format!("{at}: code must be right or wrong, not {other}")),
+                };
+                (Input::Text(typed), format!("(types the {which} code)"))
+            }
+            _ => return Err(format!("{at}: a step has exactly one of say, tap, code")),
+        };
+        let _ = writeln!(
+            transcript,
+            "\n{sender} @ {}: {shown}",
+            now.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+        let reply = engine
+            .turn(&tenant, &sender, input, now)
+            .await
+            .map_err(|e| format!("{at}: the turn failed: {e}"))?;
+        transcript_line(transcript, &sender, &reply);
+        check(&at, &step.expect, &reply)?;
+        if let Some(expected) = step.emails {
+            let sent = count_mail(outbox_dir.path());
+            if sent != expected {
+                return Err(format!("{at}: {sent} mails sent, expected {expected}"));
+            }
+        }
+        for row in &step.rows {
+            let value: i64 = owner
+                .query_one(&row.sql, &[])
+                .await
+                .map_err(|e| format!("{at}: `{}`: {e}", row.sql))?
+                .get(0);
+            if value != row.equals {
+                return Err(format!(
+                    "{at}: `{}` gave {value}, expected {}",
+                    row.sql, row.equals
+                ));
+            }
+        }
+        last_replies.insert(sender, reply);
+    }
+    Ok(())
+}
+
+fn check(at: &str, expect: &Expect, reply: &Reply) -> Result<(), String> {
+    let json = serde_json::to_value(reply).unwrap();
+    if let Some(intent) = &expect.intent
+        && json["intent"] != *intent
+    {
+        return Err(format!(
+            "{at}: intent {} , expected {intent}",
+            json["intent"]
+        ));
+    }
+    if let Some(awaiting) = &expect.awaiting {
+        let want = awaiting
+            .clone()
+            .map_or(serde_json::Value::Null, serde_json::Value::String);
+        if json["awaiting"] != want {
+            return Err(format!(
+                "{at}: awaiting {}, expected {want}",
+                json["awaiting"]
+            ));
+        }
+    }
+    if let Some(language) = &expect.language
+        && json["language"] != *language
+    {
+        return Err(format!(
+            "{at}: language {}, expected {language}",
+            json["language"]
+        ));
+    }
+    let text: String = reply
+        .messages
+        .iter()
+        .map(|m| m.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for wanted in &expect.contains {
+        if !text.to_lowercase().contains(&wanted.to_lowercase()) {
+            return Err(format!("{at}: the reply lacks `{wanted}`:\n{text}"));
+        }
+    }
+    for unwanted in &expect.not_contains {
+        if text.to_lowercase().contains(&unwanted.to_lowercase()) {
+            return Err(format!("{at}: the reply has `{unwanted}`:\n{text}"));
+        }
+    }
+    let chips = reply
+        .messages
+        .last()
+        .map(|m| m.quick_replies.clone())
+        .unwrap_or_default();
+    if let Some(least) = expect.chips_at_least
+        && chips.len() < least
+    {
+        return Err(format!(
+            "{at}: {} chips, expected at least {least}",
+            chips.len()
+        ));
+    }
+    for title in &expect.chips {
+        if !chips.iter().any(|c| c.title == *title) {
+            let titles: Vec<&str> = chips.iter().map(|c| c.title.as_str()).collect();
+            return Err(format!("{at}: no chip `{title}` among {titles:?}"));
+        }
+    }
+    for message in &reply.messages {
+        if message.quick_replies.len() > 13 {
+            return Err(format!("{at}: more than 13 quick replies"));
+        }
+        if let Some(long) = message
+            .quick_replies
+            .iter()
+            .find(|c| c.title.chars().count() > 20)
+        {
+            return Err(format!(
+                "{at}: chip title over 20 characters: {}",
+                long.title
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_conversation_script_plays_as_written() {
+    let files = scripts();
+    assert!(
+        files.len() >= 5,
+        "expected conversation scripts in fixtures/conversations"
+    );
+    let guard = Arc::new(meetassist_runtime::testing::guard());
+    let mut failures = Vec::new();
+    let mut passed = 0;
+    for file in &files {
+        let stem = file.file_stem().unwrap().to_string_lossy().to_string();
+        let mut transcript = String::new();
+        match play(file, Arc::clone(&guard), &mut transcript).await {
+            Ok(()) => {
+                passed += 1;
+                insta::with_settings!({snapshot_suffix => stem.clone(), prepend_module_to_snapshot => false}, {
+                    insta::assert_snapshot!("conversation", transcript);
+                });
+            }
+            Err(error) => {
+                failures.push(format!("{stem}: {error}\n--- transcript ---\n{transcript}"))
+            }
+        }
+    }
+    println!(
+        "conversation scripts: {passed}/{} played as written",
+        files.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
