@@ -421,3 +421,167 @@ async fn every_conversation_script_plays_as_written() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// An engine over `database` for tenant 1 (the demo's An Tâm), with its
+/// outbox in `outbox`.
+async fn demo_engine(
+    database: &TestDatabase,
+    outbox: &Path,
+    guard: Arc<Guard>,
+) -> (ChatEngine, Tenant) {
+    let executor = Executor::connect(
+        &database.owner_url(),
+        ExecuteOptions {
+            time_zone: "Asia/Ho_Chi_Minh".into(),
+            ..ExecuteOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let engine = ChatEngine::new(
+        executor,
+        guard,
+        Model::new(ModelKind::Offline),
+        Outbox::new(outbox.to_path_buf()),
+        OtpSecret::from_bytes(vec![9; 32]).unwrap(),
+        ChatConfig::default(),
+    )
+    .unwrap();
+    let tenant = Tenant {
+        id: 1,
+        name: "An Tâm Consulting".into(),
+        time_zone: chrono_tz::Asia::Ho_Chi_Minh,
+    };
+    (engine, tenant)
+}
+
+#[tokio::test]
+async fn a_turn_that_fails_midway_keeps_the_previous_state_whole() {
+    let database = TestDatabase::seeded().await;
+    let outbox = tempfile::tempdir().unwrap();
+    let (engine, tenant) = demo_engine(
+        &database,
+        outbox.path(),
+        Arc::new(meetassist_runtime::testing::guard()),
+    )
+    .await;
+    let now = DateTime::parse_from_rfc3339("2026-11-25T09:00:00+07:00")
+        .unwrap()
+        .with_timezone(&Utc);
+    let owner = database.owner().await;
+    let first = engine
+        .turn(
+            &tenant,
+            "atomic",
+            Input::Text("đặt lịch với chị Ngọc".into()),
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(serde_json::to_value(first.awaiting).unwrap(), "service");
+    let before: (String, i64) = {
+        let row = owner
+            .query_one(
+                "select state::text, turns from chat_sessions where psid = 'atomic'",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    // The next turn needs the weekly hours; the bot role loses the right to
+    // read them, so the turn fails after it has read other things.
+    owner
+        .batch_execute("revoke select on consultant_schedules from meetassist_bot")
+        .await
+        .unwrap();
+    let failed = engine
+        .turn(
+            &tenant,
+            "atomic",
+            Input::QuickReply("SERVICE:2".into()),
+            now,
+        )
+        .await;
+    assert!(failed.is_err(), "the turn should fail: {failed:?}");
+    let after: (String, i64) = {
+        let row = owner
+            .query_one(
+                "select state::text, turns from chat_sessions where psid = 'atomic'",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(after, before, "nothing of the failed turn was kept");
+    let audited: i64 = owner
+        .query_one("select count(*) from sql_audit where psid = 'atomic' and original_sql like '%consultant_schedules%'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        audited, 0,
+        "the failed turn's audit rows rolled back with it"
+    );
+    // Given the right back, the same action goes through.
+    owner
+        .batch_execute("grant select on consultant_schedules to meetassist_bot")
+        .await
+        .unwrap();
+    let retried = engine
+        .turn(
+            &tenant,
+            "atomic",
+            Input::QuickReply("SERVICE:2".into()),
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(serde_json::to_value(retried.awaiting).unwrap(), "slot");
+}
+
+#[tokio::test]
+async fn forged_payloads_change_nothing() {
+    let database = TestDatabase::seeded().await;
+    let outbox = tempfile::tempdir().unwrap();
+    let (engine, tenant) = demo_engine(
+        &database,
+        outbox.path(),
+        Arc::new(meetassist_runtime::testing::guard()),
+    )
+    .await;
+    let now = DateTime::parse_from_rfc3339("2026-11-25T09:00:00+07:00")
+        .unwrap()
+        .with_timezone(&Utc);
+    // Tenant 2's consultant, an absurd date, a slot of another tenant, a
+    // payload that is not one: none may panic, none may move the flow.
+    for payload in [
+        "CONSULTANT:7",
+        "DATE:+262142-12-31",
+        "DATE:2026-02-30",
+        "SLOT:7:2026-12-01T02:00:00+00:00",
+        "SLOT:1:+262142-12-31T00:00:00+00:00",
+        "SERVICE:5",
+        "APPOINTMENT:17",
+        "INTENT:drop_table",
+        "YES",
+    ] {
+        let reply = engine
+            .turn(&tenant, "forger", Input::Postback(payload.into()), now)
+            .await
+            .unwrap_or_else(|error| panic!("{payload}: {error}"));
+        let text: String = reply.messages.iter().map(|m| m.text.clone()).collect();
+        assert!(
+            !text.contains("Hoàng Văn An"),
+            "{payload}: tenant 2 leaked: {text}"
+        );
+    }
+    let owner = database.owner().await;
+    let writes: i64 = owner
+        .query_one("select (select count(*) from appointments) + (select count(*) from appointment_changes)", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(writes, 19, "the demo's 19 appointments and no change");
+}

@@ -144,6 +144,10 @@ pub(crate) async fn advance(
     };
     // An unknown payload (an old chip) changes nothing: the flow's
     // question is asked again.
+    // A payload is the customer's to forge: one naming a consultant or
+    // service this tenant does not have, or a date outside the bookable
+    // horizon, is treated like an unknown one.
+    let pick = pick.map(|pick| pick.filter(|pick| plausible_pick(turn, pick)));
     if let Some(Some(pick)) = &pick {
         apply_pick(turn, &mut flow, pick);
     }
@@ -180,6 +184,7 @@ fn switch_to(flow: &mut Option<Flow>, intent: Intent) {
             next.consultant = old.consultant;
             next.service = old.service;
             next.date = old.date;
+            next.from = old.from;
             next.time = old.time;
         }
         // A verification in progress carries over.
@@ -189,6 +194,26 @@ fn switch_to(flow: &mut Option<Flow>, intent: Intent) {
         }
     }
     *flow = Some(next);
+}
+
+/// Whether a local date is one the bot can talk about: from yesterday
+/// (late-night zones) to a year ahead.
+fn plausible_date(turn: &Turn<'_, '_>, date: NaiveDate) -> bool {
+    let today = local_date(turn.tenant, turn.now);
+    date >= today - Duration::days(1) && date <= today + Duration::days(366)
+}
+
+fn plausible_pick(turn: &Turn<'_, '_>, pick: &Pick) -> bool {
+    let known_consultant = |id: &i64| turn.directory.consultants.iter().any(|c| c.id == *id);
+    match pick {
+        Pick::Consultant(id) => known_consultant(id),
+        Pick::Service(id) => turn.directory.services.iter().any(|s| s.id == *id),
+        Pick::Date(date) => plausible_date(turn, *date),
+        Pick::Slot(consultant, at) => {
+            known_consultant(consultant) && plausible_date(turn, local_date(turn.tenant, *at))
+        }
+        Pick::Intent(_) | Pick::Appointment(_) | Pick::Yes | Pick::No | Pick::Resend => true,
+    }
 }
 
 fn apply_pick(turn: &mut Turn<'_, '_>, flow: &mut Option<Flow>, pick: &Pick) {
@@ -271,7 +296,7 @@ fn apply_understanding(
     fill_slots(turn, f, understanding);
 }
 
-fn fill_slots(_turn: &mut Turn<'_, '_>, flow: &mut Flow, understanding: &Understanding) {
+fn fill_slots(turn: &mut Turn<'_, '_>, flow: &mut Flow, understanding: &Understanding) {
     if let Some(consultant) = understanding.consultant
         && flow.intent != Intent::Reschedule
         && flow.consultant != Some(consultant)
@@ -285,7 +310,14 @@ fn fill_slots(_turn: &mut Turn<'_, '_>, flow: &mut Flow, understanding: &Underst
         flow.service = Some(service);
         flow.slot = None;
     }
-    if let Some(date) = understanding.date {
+    if understanding.date.is_none()
+        && let Some(week) = understanding.week.filter(|d| plausible_date(turn, *d))
+    {
+        flow.from = Some(week);
+        flow.date = None;
+        flow.slot = None;
+    }
+    if let Some(date) = understanding.date.filter(|d| plausible_date(turn, *d)) {
         flow.date = Some(date);
         flow.slot = None;
         flow.time = None;
@@ -606,10 +638,13 @@ async fn offer_slots(
     let today = local_date(turn.tenant, turn.now);
     let (from, to) = match f.date {
         Some(date) => (date, date),
-        None => (
-            today,
-            today + Duration::days(turn.engine.config().horizon_days),
-        ),
+        None => {
+            let from = f.from.unwrap_or(today).max(today);
+            (
+                from,
+                from + Duration::days(turn.engine.config().horizon_days),
+            )
+        }
     };
     let free = slots::free_starts(turn, consultant, from, to, minutes, exclude).await?;
     let name = consultant_name(turn, consultant);

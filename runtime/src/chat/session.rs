@@ -37,6 +37,9 @@ pub struct Flow {
     pub service: Option<i64>,
     /// Chosen local date.
     pub date: Option<NaiveDate>,
+    /// Earliest local date wished for when no day was named ("next week").
+    #[serde(default)]
+    pub from: Option<NaiveDate>,
     /// Wished time of day.
     pub time: Option<TimeOfDay>,
     /// Chosen start.
@@ -58,6 +61,7 @@ impl Flow {
             consultant: None,
             service: None,
             date: None,
+            from: None,
             time: None,
             slot: None,
             appointment: None,
