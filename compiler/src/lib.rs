@@ -241,6 +241,7 @@ impl Analysis {
         let plan = self.plan(decisions)?;
         self.check_coverage(&plan)?;
 
+        let self_sql_len = self.sql.len();
         let Analysis {
             mut statement,
             query,
@@ -272,9 +273,16 @@ impl Analysis {
                 ),
             ));
         }
-        let params = renumber_params(&mut statement, walker.params);
-        let sql = statement.to_string();
-        check_output(&sql, &query.kind)?;
+        // Only a replaced value can take parameters out of the statement;
+        // otherwise it names every parameter, and `check_output` refuses it
+        // if it does not name exactly $1…$n.
+        let params = if walker.dropped_walked {
+            renumber_params(&mut statement, walker.params)
+        } else {
+            walker.params
+        };
+        let sql = print(&statement, self_sql_len)?;
+        check_output(&sql, &query.kind, params.len())?;
         let returns_rows = match &statement {
             sqlparser::ast::Statement::Insert(insert) => insert.returning.is_some(),
             _ => true,
@@ -485,13 +493,20 @@ fn name_the_policy(diagnostic: &mut Diagnostic, module: &str) {
     }
 }
 
-/// Drops parameters the statement no longer uses (a literal a policy
-/// replaced with a session value) and numbers the rest `$1…$n` in order:
-/// PostgreSQL refuses a statement with a parameter it cannot type.
-fn renumber_params(statement: &mut sqlparser::ast::Statement, params: Vec<Param>) -> Vec<Param> {
-    use sqlparser::ast::{Expr, Value, visit_expressions, visit_expressions_mut};
-    use std::ops::ControlFlow;
-    let index_of = |expr: &Expr| match expr {
+/// The statement as SQL text, in a buffer sized for it up front.
+fn print(statement: &sqlparser::ast::Statement, input_len: usize) -> Result<String, Diagnostic> {
+    use std::fmt::Write;
+    // Scopes, casts and quoted names make the output about twice the input.
+    let mut sql = String::with_capacity(2 * input_len + 256);
+    write!(sql, "{statement}")
+        .map_err(|_| Diagnostic::new(code::INTERNAL, "the compiled SQL could not be printed"))?;
+    Ok(sql)
+}
+
+/// The parameter a placeholder expression names: `$3` is 3.
+fn placeholder_index(expr: &sqlparser::ast::Expr) -> Option<usize> {
+    use sqlparser::ast::{Expr, Value};
+    match expr {
         Expr::Value(value) => match &value.value {
             Value::Placeholder(text) => {
                 text.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
@@ -499,10 +514,18 @@ fn renumber_params(statement: &mut sqlparser::ast::Statement, params: Vec<Param>
             _ => None,
         },
         _ => None,
-    };
+    }
+}
+
+/// Drops parameters the statement no longer uses (a literal a policy
+/// replaced with a session value) and numbers the rest `$1…$n` in order:
+/// PostgreSQL refuses a statement with a parameter it cannot type.
+fn renumber_params(statement: &mut sqlparser::ast::Statement, params: Vec<Param>) -> Vec<Param> {
+    use sqlparser::ast::{Expr, Value, visit_expressions, visit_expressions_mut};
+    use std::ops::ControlFlow;
     let mut used = std::collections::BTreeSet::new();
     let _ = visit_expressions(statement, |expr| {
-        if let Some(index) = index_of(expr) {
+        if let Some(index) = placeholder_index(expr) {
             used.insert(index);
         }
         ControlFlow::<()>::Continue(())
@@ -512,7 +535,7 @@ fn renumber_params(statement: &mut sqlparser::ast::Statement, params: Vec<Param>
     }
     let order: Vec<usize> = used.into_iter().collect();
     let _ = visit_expressions_mut(statement, |expr| {
-        if let Some(old) = index_of(expr)
+        if let Some(old) = placeholder_index(expr)
             && let Ok(position) = order.binary_search(&old)
         {
             *expr = Expr::Value(Value::Placeholder(format!("${}", position + 1)).into());
@@ -526,14 +549,54 @@ fn renumber_params(statement: &mut sqlparser::ast::Statement, params: Vec<Param>
 }
 
 /// The compiler's own output must parse back as one statement of the same
-/// kind; anything else is a compiler bug and is not run.
-fn check_output(sql: &str, kind: &StatementKind) -> Result<(), Diagnostic> {
-    let reparsed = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|error| {
+/// kind, naming exactly the parameters `$1…$n` it is sent with; anything
+/// else is a compiler bug and is not run.
+fn check_output(sql: &str, kind: &StatementKind, params: usize) -> Result<(), Diagnostic> {
+    use sqlparser::parser::ParserOptions;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let dialect = PostgreSqlDialect {};
+    let does_not_parse = |error: ParserError| {
         Diagnostic::new(
             code::INTERNAL,
             format!("the compiled SQL does not parse: {error}"),
         )
-    })?;
+    };
+    // `Parser::parse_sql`, with a look at the tokens in between.
+    let tokens = Tokenizer::new(&dialect, sql)
+        .with_unescape(ParserOptions::default().unescape)
+        .tokenize_with_location()
+        .map_err(|error| does_not_parse(error.into()))?;
+    let mut named = vec![false; params];
+    for token in &tokens {
+        if let Token::Placeholder(text) = &token.token {
+            let index = text
+                .strip_prefix('$')
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|n| (1..=params).contains(n));
+            match index {
+                Some(n) => named[n - 1] = true,
+                None => {
+                    return Err(Diagnostic::new(
+                        code::INTERNAL,
+                        format!("the compiled SQL names a parameter `{text}` it is not sent with"),
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(unused) = named.iter().position(|named| !named) {
+        return Err(Diagnostic::new(
+            code::INTERNAL,
+            format!(
+                "the compiled SQL does not use its parameter ${}",
+                unused + 1
+            ),
+        ));
+    }
+    let reparsed = Parser::new(&dialect)
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
+        .map_err(does_not_parse)?;
     let same_kind = matches!(
         (reparsed.as_slice(), kind),
         ([sqlparser::ast::Statement::Query(_)], StatementKind::Select)

@@ -10,6 +10,7 @@
 //! instead of slipping through; an enum variant without an arm of its own
 //! is refused. Unknown means refused.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use sqlparser::ast::{
@@ -21,6 +22,8 @@ use sqlparser::ast::{
     TableObject, TableWithJoins, UnaryOperator, Value, ValueWithSpan, WildcardAdditionalOptions,
     WindowType, With,
 };
+
+use sqlparser::ast::helpers::attached_token::AttachedToken;
 
 use crate::catalog::{self, Kind, Table};
 use crate::describe::{
@@ -56,7 +59,8 @@ pub(crate) struct Spans {
 /// A column a FROM item offers to the query around it.
 #[derive(Debug, Clone)]
 struct ScopeColumn {
-    name: String,
+    /// Borrowed from the catalog for a table's columns, owned otherwise.
+    name: Cow<'static, str>,
     kind: Option<Kind>,
     staff_only: bool,
 }
@@ -122,6 +126,24 @@ pub(crate) struct Walker<'p> {
     pub applied: BTreeSet<(u32, String, SessionValue)>,
     /// The accent-insensitive matches the rewrite run put in.
     pub applied_unaccent: BTreeSet<u32>,
+    /// Whether the rewrite run threw away an expression it had already
+    /// walked (a value a forced INSERT column replaced), so that some
+    /// parameters may no longer be in the statement.
+    pub dropped_walked: bool,
+    /// The ids handed out so far. The describing run records each node in
+    /// `query` and `spans` under its id; the rewrite run, whose description
+    /// is thrown away, only counts, so the same node gets the same id.
+    ids: Ids,
+}
+
+/// The next id of each kind of described node.
+#[derive(Debug, Default, Clone, Copy)]
+struct Ids {
+    relations: u32,
+    columns: u32,
+    comparisons: u32,
+    functions: u32,
+    features: u32,
 }
 
 type RawSpan = sqlparser::tokenizer::Span;
@@ -205,6 +227,16 @@ fn normal(ident: &Ident) -> String {
     }
 }
 
+/// `normal`, borrowing the name when folding changes nothing.
+fn folded(ident: &Ident) -> Cow<'_, str> {
+    match ident.quote_style {
+        None if ident.value.bytes().any(|b| b.is_ascii_uppercase()) => {
+            Cow::Owned(ident.value.to_ascii_lowercase())
+        }
+        _ => Cow::Borrowed(&ident.value),
+    }
+}
+
 fn idents(name: &ObjectName) -> Result<Vec<&Ident>> {
     name.0
         .iter()
@@ -241,6 +273,8 @@ impl<'p> Walker<'p> {
             customer_param: None,
             applied: BTreeSet::new(),
             applied_unaccent: BTreeSet::new(),
+            ids: Ids::default(),
+            dropped_walked: false,
         }
     }
 
@@ -248,8 +282,22 @@ impl<'p> Walker<'p> {
         self.plan.is_some()
     }
 
+    /// The span of a node the description records, computed only when
+    /// describing (the rewrite run's description is thrown away).
+    fn described_span(&self, raw: impl FnOnce() -> RawSpan) -> Option<Span> {
+        if self.rewriting() {
+            None
+        } else {
+            Span::from_parser(raw())
+        }
+    }
+
     fn feature(&mut self, kind: FeatureKind, node: &impl Located) {
-        let id = self.query.features.len() as u32;
+        let id = self.ids.features;
+        self.ids.features += 1;
+        if self.rewriting() {
+            return;
+        }
         self.query.features.push(Feature { id, kind });
         self.spans.features.push(span_of(node));
     }
@@ -590,6 +638,7 @@ impl<'p> Walker<'p> {
                     idents(c).ok().and_then(|p| p.first().map(|i| normal(i)))
                         == Some(column.clone())
                 });
+                self.dropped_walked |= position.is_some();
                 match source.body.as_mut() {
                     SetExpr::Values(values) => {
                         if position.is_none() {
@@ -950,7 +999,8 @@ impl<'p> Walker<'p> {
         let mut predicates = Vec::new();
         for (relation, alias) in &scope.where_scoped {
             if let Some(scopes) = plan.scopes.get(relation) {
-                for (column, value) in scopes.clone() {
+                for (column, value) in scopes {
+                    let value = *value;
                     // Already there (compiling the compiler's own output):
                     // a top-level conjunct `alias.column = <this value>`
                     // scopes the whole block just the same.
@@ -959,13 +1009,13 @@ impl<'p> Walker<'p> {
                         SessionValue::CustomerId => self.query.session.customer_id,
                     };
                     let present = select.selection.as_ref().is_some_and(|selection| {
-                        self.has_conjunct(selection, alias, &column, wanted)
+                        self.has_conjunct(selection, alias, column, wanted)
                     });
                     if !present {
                         let scoped = self.session_expr(value)?;
                         predicates.push(equals(&[alias.as_str(), column.as_str()], scoped));
                     }
-                    self.applied.insert((*relation, column, value));
+                    self.applied.insert((*relation, column.clone(), value));
                 }
             }
         }
@@ -1135,13 +1185,16 @@ impl<'p> Walker<'p> {
         Ok(outputs)
     }
 
+    /// Binds the select list in place; in the rewrite run, each `*` is
+    /// replaced by the columns it stands for.
     fn select_items(&mut self, items: &mut Vec<SelectItem>) -> Result<Vec<Output>> {
         let clause = self.clause;
         let mut outputs = Vec::new();
-        let mut expanded: Vec<SelectItem> = Vec::with_capacity(items.len());
-        for mut item in std::mem::take(items) {
+        // (position of a `*`, what replaces it), in order.
+        let mut replacements: Vec<(usize, Vec<SelectItem>)> = Vec::new();
+        for (index, item) in items.iter_mut().enumerate() {
             self.clause = clause;
-            match &mut item {
+            match item {
                 SelectItem::UnnamedExpr(expr) => {
                     let name = output_name(expr);
                     let bound = self.expr(expr)?;
@@ -1149,7 +1202,6 @@ impl<'p> Walker<'p> {
                         name,
                         kind: bound.column.and_then(|(_, kind)| kind),
                     });
-                    expanded.push(item);
                 }
                 SelectItem::ExprWithAlias { expr, alias } => {
                     let bound = self.expr(expr)?;
@@ -1157,7 +1209,6 @@ impl<'p> Walker<'p> {
                         name: normal(alias),
                         kind: bound.column.and_then(|(_, kind)| kind),
                     });
-                    expanded.push(item);
                 }
                 SelectItem::Wildcard(options) => {
                     check_wildcard_options(options)?;
@@ -1172,11 +1223,12 @@ impl<'p> Walker<'p> {
                             Diagnostic::new(code::SYNTAX, "SELECT * needs a FROM clause").at(span),
                         );
                     }
+                    let mut expanded = Vec::new();
                     for relation in &relations {
                         self.expand_wildcard(relation, span, &mut outputs, &mut expanded);
                     }
-                    if !self.rewriting() {
-                        expanded.push(item);
+                    if self.rewriting() {
+                        replacements.push((index, expanded));
                     }
                 }
                 SelectItem::QualifiedWildcard(kind, options) => {
@@ -1196,9 +1248,10 @@ impl<'p> Walker<'p> {
                     let Some(relation) = self.find_relation(&alias) else {
                         return Err(self.unknown_relation_alias(&alias, span));
                     };
+                    let mut expanded = Vec::new();
                     self.expand_wildcard(&relation, span, &mut outputs, &mut expanded);
-                    if !self.rewriting() {
-                        expanded.push(item);
+                    if self.rewriting() {
+                        replacements.push((index, expanded));
                     }
                 }
                 SelectItem::ExprWithAliases { expr, .. } => {
@@ -1206,7 +1259,16 @@ impl<'p> Walker<'p> {
                 }
             }
         }
-        *items = expanded;
+        if !replacements.is_empty() {
+            let mut replacements = replacements.into_iter().peekable();
+            let old = std::mem::take(items);
+            for (index, item) in old.into_iter().enumerate() {
+                match replacements.next_if(|(at, _)| *at == index) {
+                    Some((_, columns)) => items.extend(columns),
+                    None => items.push(item),
+                }
+            }
+        }
         Ok(outputs)
     }
 
@@ -1224,7 +1286,7 @@ impl<'p> Walker<'p> {
                 self.column_use(id, &column.name, column.kind, false, span);
             }
             outputs.push(Output {
-                name: column.name.clone(),
+                name: column.name.to_string(),
                 kind: column.kind,
             });
             if self.rewriting() {
@@ -1467,7 +1529,7 @@ impl<'p> Walker<'p> {
                         columns: columns
                             .into_iter()
                             .map(|name| ScopeColumn {
-                                name,
+                                name: name.into(),
                                 kind: None,
                                 staff_only: false,
                             })
@@ -1495,7 +1557,7 @@ impl<'p> Walker<'p> {
                             .columns
                             .iter()
                             .map(|o| ScopeColumn {
-                                name: o.name.clone(),
+                                name: o.name.clone().into(),
                                 kind: o.kind,
                                 staff_only: false,
                             })
@@ -1516,13 +1578,13 @@ impl<'p> Walker<'p> {
                     relation: Some(id),
                 });
                 if let Some(plan) = self.plan {
-                    let scopes = plan.scopes.get(&id).cloned().unwrap_or_default();
-                    if nullable && !scopes.is_empty() {
+                    let scopes = plan.scopes.get(&id).filter(|scopes| !scopes.is_empty());
+                    if let (true, Some(scopes)) = (nullable, scopes) {
                         // On the null-extended side of an outer join, the
                         // relation itself is replaced by its scoped rows, so
                         // the join stays outer and nothing else leaks.
-                        *factor = self.scoped_subquery(table, &alias_name, &scopes)?;
-                        for (column, value) in &scopes {
+                        *factor = self.scoped_subquery(table, &alias_name, scopes)?;
+                        for (column, value) in scopes {
                             self.applied.insert((id, column.clone(), *value));
                         }
                     } else {
@@ -1572,7 +1634,7 @@ impl<'p> Walker<'p> {
                     columns: outputs
                         .into_iter()
                         .map(|o| ScopeColumn {
-                            name: o.name,
+                            name: o.name.into(),
                             kind: o.kind,
                             staff_only: false,
                         })
@@ -1594,50 +1656,29 @@ impl<'p> Walker<'p> {
         }
     }
 
-    /// `(SELECT <readable columns> FROM public.t AS a WHERE a.c = $n …) AS a`
+    /// `(SELECT <readable columns> FROM public.t AS a WHERE a.c = $n …) AS a`,
+    /// built as the tree sqlparser reads from that text (a test checks
+    /// they print the same), without printing and parsing it.
     fn scoped_subquery(
         &mut self,
         table: &'static Table,
         alias: &str,
         scopes: &BTreeSet<(String, SessionValue)>,
     ) -> Result<TableFactor> {
-        let columns: Vec<String> = table
-            .readable_columns()
-            .map(|c| c.name.to_string())
-            .collect();
-        let mut conditions = Vec::new();
+        let mut conditions = Vec::with_capacity(scopes.len());
         for (column, value) in scopes {
             let scoped = self.session_expr(*value)?;
-            conditions.push(format!("{} = {scoped}", quote_ident_path(&[alias, column])));
+            conditions.push(equals(&[alias, column.as_str()], scoped));
         }
-        let text = format!(
-            "SELECT {} FROM public.{} AS {} WHERE {}",
-            columns
-                .iter()
-                .map(|c| quote_ident_path(&[alias, c]))
-                .collect::<Vec<_>>()
-                .join(", "),
-            table.name,
-            quote_ident(alias),
-            conditions.join(" AND ")
-        );
-        let statements =
-            sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, &text)
-                .map_err(|error| {
-                    Diagnostic::new(
-                        code::INTERNAL,
-                        format!("building a scoped subquery: {error}"),
-                    )
-                })?;
-        let Some(Statement::Query(query)) = statements.into_iter().next() else {
+        let Some(selection) = conditions.into_iter().reduce(and) else {
             return Err(Diagnostic::new(
                 code::INTERNAL,
-                "building a scoped subquery",
+                "building a scoped subquery without a scope",
             ));
         };
         Ok(TableFactor::Derived {
             lateral: false,
-            subquery: query,
+            subquery: Box::new(scoped_select(table, alias, selection)),
             alias: Some(TableAlias {
                 explicit: true,
                 name: ident(alias),
@@ -1723,7 +1764,11 @@ impl<'p> Walker<'p> {
         insert_target: bool,
         span: Option<Span>,
     ) -> u32 {
-        let id = self.query.relations.len() as u32;
+        let id = self.ids.relations;
+        self.ids.relations += 1;
+        if self.rewriting() {
+            return id;
+        }
         self.query.relations.push(Relation {
             id,
             table: table.name.to_string(),
@@ -1749,7 +1794,11 @@ impl<'p> Walker<'p> {
         staff_only: bool,
         span: Option<Span>,
     ) -> u32 {
-        let id = self.query.columns.len() as u32;
+        let id = self.ids.columns;
+        self.ids.columns += 1;
+        if self.rewriting() {
+            return id;
+        }
         self.query.columns.push(ColumnUse {
             id,
             relation,
@@ -1805,12 +1854,11 @@ impl<'p> Walker<'p> {
 
     /// Binds a column reference and records its use.
     fn column_ref(&mut self, parts: &[Ident], span: Option<Span>) -> Result<Bound> {
-        let names: Vec<String> = parts.iter().map(normal).collect();
-        let (qualifier, column) = match names.as_slice() {
-            [column] => (None, column.clone()),
-            [relation, column] => (Some(relation.clone()), column.clone()),
-            [schema, relation, column] if schema == "public" => {
-                (Some(relation.clone()), column.clone())
+        let (qualifier, column) = match parts {
+            [column] => (None, folded(column)),
+            [relation, column] => (Some(folded(relation)), folded(column)),
+            [schema, relation, column] if folded(schema) == "public" => {
+                (Some(folded(relation)), folded(column))
             }
             _ => {
                 return Err(Diagnostic::new(
@@ -1830,7 +1878,7 @@ impl<'p> Walker<'p> {
                     return Err(unknown_column(
                         &column,
                         alias,
-                        relation.columns.iter().map(|c| c.name.as_str()),
+                        relation.columns.iter().map(|c| c.name.as_ref()),
                         &span,
                     ));
                 };
@@ -1856,22 +1904,24 @@ impl<'p> Walker<'p> {
         span: Option<Span>,
     ) -> Result<Option<(Option<u32>, ScopeColumn)>> {
         for (depth, scope) in self.scopes.iter().rev().enumerate() {
-            let matches: Vec<(&ScopeRelation, &ScopeColumn)> = scope
+            let mut matches = scope
                 .relations
                 .iter()
-                .filter_map(|r| r.columns.iter().find(|c| c.name == column).map(|c| (r, c)))
-                .collect();
-            match matches.as_slice() {
-                [(relation, found)] => return Ok(Some((relation.relation, (*found).clone()))),
-                [] => {
+                .filter_map(|r| r.columns.iter().find(|c| c.name == column).map(|c| (r, c)));
+            match (matches.next(), matches.next()) {
+                (Some((relation, found)), None) => {
+                    return Ok(Some((relation.relation, found.clone())));
+                }
+                (None, _) => {
                     let orders = matches!(self.clause, Clause::OrderBy | Clause::GroupBy);
                     if depth == 0 && orders && scope.output_names.iter().any(|n| n == column) {
                         return Ok(None);
                     }
                 }
-                several => {
-                    let owners: Vec<String> = several
-                        .iter()
+                (Some(first), Some(second)) => {
+                    let owners: Vec<String> = [first, second]
+                        .into_iter()
+                        .chain(matches)
                         .map(|(r, _)| format!("{}.{column}", r.alias))
                         .collect();
                     return Err(Diagnostic::new(
@@ -1889,7 +1939,7 @@ impl<'p> Walker<'p> {
             .flat_map(|s| {
                 s.relations
                     .iter()
-                    .flat_map(|r| r.columns.iter().map(|c| c.name.clone()))
+                    .flat_map(|r| r.columns.iter().map(|c| c.name.to_string()))
             })
             .collect();
         let mut diagnostic = Diagnostic::new(
@@ -2053,7 +2103,10 @@ impl<'p> Walker<'p> {
                         ));
                     }
                 };
-                let span = span_of(&left.span().union(&right.span()));
+                let span = match comparison {
+                    Some(_) => self.described_span(|| left.span().union(&right.span())),
+                    None => None,
+                };
                 let left_bound = self.expr(left)?;
                 let right_bound = self.expr(right)?;
                 if let Some(op) = comparison {
@@ -2067,7 +2120,7 @@ impl<'p> Walker<'p> {
                 } else {
                     ComparisonOp::IsNotDistinctFrom
                 };
-                let span = span_of(&*expr);
+                let span = self.described_span(|| expr.span());
                 let (left_bound, right_bound) = match expr {
                     Expr::IsDistinctFrom(left, right) | Expr::IsNotDistinctFrom(left, right) => {
                         (self.expr(left)?, self.expr(right)?)
@@ -2095,7 +2148,7 @@ impl<'p> Walker<'p> {
                     Expr::ILike { negated: false, .. } => ComparisonOp::Ilike,
                     _ => ComparisonOp::NotIlike,
                 };
-                let span = span_of(&*expr);
+                let span = self.described_span(|| expr.span());
                 let (column, literal) = match expr {
                     Expr::Like {
                         any,
@@ -2122,7 +2175,7 @@ impl<'p> Walker<'p> {
                 Ok(Bound::default())
             }
             Expr::InList { .. } => {
-                let span = span_of(&*expr);
+                let span = self.described_span(|| expr.span());
                 let (op, column, items) = match expr {
                     Expr::InList {
                         expr: inner,
@@ -2147,7 +2200,7 @@ impl<'p> Walker<'p> {
                 Ok(Bound::default())
             }
             Expr::Between { .. } => {
-                let span = span_of(&*expr);
+                let span = self.described_span(|| expr.span());
                 let (op, column, low, high) = match expr {
                     Expr::Between {
                         expr: inner,
@@ -2263,9 +2316,10 @@ impl<'p> Walker<'p> {
                     }
                     _ => self.expr(inner)?,
                 };
-                // `'2026-12-01'::date` is a typed literal for the policies.
+                // `'2026-12-01'::date` is a typed literal for the policies
+                // (the rewrite run only needs to know there is a literal).
                 let literal = match bound.literal {
-                    Some(Literal::Text(value)) => Some(Literal::Typed {
+                    Some(Literal::Text(value)) if !self.rewriting() => Some(Literal::Typed {
                         type_name: data_type.to_string().to_lowercase(),
                         value,
                     }),
@@ -2292,7 +2346,7 @@ impl<'p> Walker<'p> {
                 } else {
                     "floor"
                 };
-                let span = span_of(&*expr);
+                let span = self.described_span(|| expr.span());
                 self.record_function(name, 1, false, span);
                 if let Expr::Ceil { expr: inner, .. } | Expr::Floor { expr: inner, .. } = expr {
                     self.expr(inner)?;
@@ -2522,7 +2576,7 @@ impl<'p> Walker<'p> {
                 ) {
                     return Ok(());
                 }
-                let id = self.record_comparison(column_id, flipped, vec![literal.clone()], span);
+                let id = self.record_comparison(column_id, flipped, || vec![literal.clone()], span);
                 if self.plan.is_some_and(|plan| plan.unaccent.contains(&id)) {
                     let (Some(param), Expr::BinaryOp { right, .. }) = (column.param, &*expr) else {
                         return Err(Diagnostic::new(
@@ -2537,10 +2591,10 @@ impl<'p> Walker<'p> {
             }
             return Ok(());
         };
-        let literals: Option<Vec<Literal>> = others.iter().map(|b| b.literal.clone()).collect();
-        let Some(literals) = literals else {
+        if others.iter().any(|b| b.literal.is_none()) {
             return Ok(());
-        };
+        }
+        let literals = || others.iter().filter_map(|b| b.literal.clone()).collect();
         let id = self.record_comparison(column_id, op, literals, span);
         if self.plan.is_some_and(|plan| plan.unaccent.contains(&id)) {
             let params: Option<Vec<usize>> = others.iter().map(|b| b.param).collect();
@@ -2572,15 +2626,19 @@ impl<'p> Walker<'p> {
         &mut self,
         column: u32,
         op: ComparisonOp,
-        literals: Vec<Literal>,
+        literals: impl FnOnce() -> Vec<Literal>,
         span: Option<Span>,
     ) -> u32 {
-        let id = self.query.comparisons.len() as u32;
+        let id = self.ids.comparisons;
+        self.ids.comparisons += 1;
+        if self.rewriting() {
+            return id;
+        }
         self.query.comparisons.push(Comparison {
             id,
             column,
             op,
-            literals,
+            literals: literals(),
         });
         self.spans.comparisons.push(span);
         id
@@ -2655,7 +2713,11 @@ impl<'p> Walker<'p> {
         aggregate_or_window: bool,
         span: Option<Span>,
     ) -> u32 {
-        let id = self.query.functions.len() as u32;
+        let id = self.ids.functions;
+        self.ids.functions += 1;
+        if self.rewriting() {
+            return id;
+        }
         self.query.functions.push(FunctionCall {
             id,
             name: name.to_string(),
@@ -2823,7 +2885,7 @@ fn table_columns(table: &Table) -> Vec<ScopeColumn> {
         .columns
         .iter()
         .map(|c| ScopeColumn {
-            name: c.name.to_string(),
+            name: Cow::Borrowed(c.name),
             kind: Some(c.kind),
             staff_only: c.staff_only,
         })
@@ -3081,6 +3143,72 @@ fn table_as_select(table: &sqlparser::ast::Table) -> Result<SetExpr> {
     Ok(*query.body)
 }
 
+/// `SELECT "a"."c1", … FROM public.t AS "a" WHERE <selection>`, field for
+/// field as the parser builds it.
+fn scoped_select(table: &'static Table, alias: &str, selection: Expr) -> SqlQuery {
+    let projection = table
+        .readable_columns()
+        .map(|c| SelectItem::UnnamedExpr(compound(vec![ident(alias), ident(c.name)])))
+        .collect();
+    let select = Select {
+        select_token: AttachedToken::empty(),
+        optimizer_hints: Vec::new(),
+        distinct: None,
+        select_modifiers: None,
+        top: None,
+        top_before_distinct: false,
+        projection,
+        exclude: None,
+        into: None,
+        from: vec![TableWithJoins {
+            relation: TableFactor::Table {
+                name: public_name(table.name),
+                alias: Some(TableAlias {
+                    explicit: true,
+                    name: ident(alias),
+                    columns: Vec::new(),
+                    at: None,
+                }),
+                args: None,
+                with_hints: Vec::new(),
+                version: None,
+                with_ordinality: false,
+                partitions: Vec::new(),
+                json_path: None,
+                sample: None,
+                index_hints: Vec::new(),
+            },
+            joins: Vec::new(),
+        }],
+        lateral_views: Vec::new(),
+        prewhere: None,
+        selection: Some(selection),
+        connect_by: Vec::new(),
+        group_by: GroupByExpr::Expressions(Vec::new(), Vec::new()),
+        cluster_by: Vec::new(),
+        distribute_by: Vec::new(),
+        sort_by: Vec::new(),
+        having: None,
+        named_window: Vec::new(),
+        qualify: None,
+        window_before_qualify: false,
+        value_table_mode: None,
+        flavor: SelectFlavor::Standard,
+    };
+    SqlQuery {
+        with: None,
+        body: Box::new(SetExpr::Select(Box::new(select))),
+        order_by: None,
+        limit_clause: None,
+        fetch: None,
+        locks: Vec::new(),
+        for_clause: None,
+        settings: None,
+        format_clause: None,
+        pipe_operators: Vec::new(),
+    }
+}
+
 fn public_name(table: &str) -> ObjectName {
     ObjectName::from(vec![Ident::new("public"), Ident::new(table)])
 }
@@ -3164,21 +3292,74 @@ fn call(name: &str, args: Vec<Expr>) -> Expr {
     })
 }
 
-/// A name for SQL text the compiler writes itself, always quoted.
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 /// A name the compiler prints: always quoted, so no alias or column name
 /// can be read as a keyword or anything else.
 fn ident(name: &str) -> Ident {
     Ident::with_quote('"', name)
 }
 
-fn quote_ident_path(parts: &[&str]) -> String {
-    parts
-        .iter()
-        .map(|p| quote_ident(p))
-        .collect::<Vec<_>>()
-        .join(".")
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quote_ident(name: &str) -> String {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+
+    /// What `scoped_subquery` used to do: write the text, parse it.
+    fn parsed_scoped_select(table: &Table, alias: &str, conditions: &[(&str, &str)]) -> String {
+        let path = |column: &str| format!("{}.{}", quote_ident(alias), quote_ident(column));
+        let text = format!(
+            "SELECT {} FROM public.{} AS {} WHERE {}",
+            table
+                .readable_columns()
+                .map(|c| path(c.name))
+                .collect::<Vec<_>>()
+                .join(", "),
+            table.name,
+            quote_ident(alias),
+            conditions
+                .iter()
+                .map(|(column, value)| format!("{} = {value}", path(column)))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        );
+        let statements =
+            sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, &text)
+                .unwrap();
+        match statements.as_slice() {
+            [Statement::Query(query)] => query.to_string(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn built_scoped_subquery_prints_as_the_parsed_text() {
+        for table in catalog::TABLES {
+            let columns: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
+            for alias in ["a", "Ab", "we\"ird", "select", table.name] {
+                for (first, second) in [(0, None), (0, Some(1)), (1, Some(0))] {
+                    let mut conditions = vec![(columns[first], "$1::INT")];
+                    if let Some(second) = second.filter(|i| *i < columns.len()) {
+                        conditions.push((columns[second], "$2::BIGINT"));
+                    }
+                    let exprs = conditions.iter().enumerate().map(|(i, (column, _))| {
+                        let value = if i == 0 {
+                            typed_number(1, 5)
+                        } else {
+                            typed_number(2, 1 << 40)
+                        };
+                        equals(&[alias, column], value)
+                    });
+                    let built = scoped_select(table, alias, exprs.reduce(and).unwrap());
+                    assert_eq!(
+                        built.to_string(),
+                        parsed_scoped_select(table, alias, &conditions),
+                        "{} AS {alias}",
+                        table.name
+                    );
+                }
+            }
+        }
+    }
 }

@@ -10,6 +10,14 @@
 //!
 //! and prints p50 and p99 over the queries, and the compile/parse ratio.
 //! One thread, so one core.
+//!
+//! `MEETASSIST_BENCH_SLOWEST=n` also lists the n queries with the slowest
+//! compile (corpus file, parse and compile medians, ratio, the SQL's start):
+//! what makes the p99. For each it also times a bare parse of the compiled
+//! SQL (`reparse`): the compiler parses the input and, failing closed,
+//! parses its own output again, so `parse + reparse` is a floor no
+//! compiler change short of dropping that check goes below. The listing
+//! only prints; what the percentiles time is the same with or without it.
 
 // A bench panics on what cannot happen with the corpus it was built for.
 #![allow(clippy::unwrap_used)]
@@ -33,6 +41,8 @@ struct Case {
     customer: Option<i64>,
     #[serde(skip)]
     realistic: bool,
+    #[serde(skip)]
+    file: String,
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -79,11 +89,16 @@ fn main() {
         // the attack files' pathological shapes (2,000-item IN lists …).
         let stem = path.file_stem().unwrap().to_string_lossy();
         let realistic = stem.starts_with("questions") || stem == "bookings";
-        cases.extend(file.case.into_iter().map(|case| Case { realistic, ..case }));
+        cases.extend(file.case.into_iter().map(|case| Case {
+            realistic,
+            file: stem.to_string(),
+            ..case
+        }));
     }
     let dialect = sqlparser::dialect::PostgreSqlDialect {};
     let mut all = Series::default();
     let mut realistic = Series::default();
+    let mut timed: Vec<(Duration, Duration, &Case, String)> = Vec::new();
     for case in &cases {
         let session = Session {
             tenant_id: case.tenant,
@@ -95,6 +110,7 @@ fn main() {
         }
         let analysis = meetassist_compiler::analyze(&case.sql, session).unwrap();
         let decisions = guard.decide(&analysis, &mut Audit::default()).unwrap();
+        let compiled = analysis.finish(&decisions).unwrap().sql;
         let parse_time = time(200, || {
             std::hint::black_box(
                 sqlparser::parser::Parser::parse_sql(&dialect, &case.sql).unwrap(),
@@ -113,9 +129,41 @@ fn main() {
         {
             series.add(parse_time, compile_time, full_time);
         }
+        timed.push((parse_time, compile_time, case, compiled));
     }
     all.print("all accepted corpus queries");
     realistic.print("questions and bookings only");
+    let slowest: usize = std::env::var("MEETASSIST_BENCH_SLOWEST")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    if slowest > 0 {
+        timed.sort_by_key(|(_, compile, ..)| std::cmp::Reverse(*compile));
+        println!("\nslowest compiles:");
+        println!(
+            "{:<18} {:>9} {:>9} {:>9} {:>7}  sql",
+            "file", "parse", "reparse", "compile", "ratio"
+        );
+        for (parse, compile, case, compiled) in timed.iter().take(slowest) {
+            let reparse = time(200, || {
+                std::hint::black_box(
+                    sqlparser::parser::Parser::parse_sql(&dialect, compiled).unwrap(),
+                );
+            });
+            let sql: String = case.sql.split_whitespace().collect::<Vec<_>>().join(" ");
+            let sql: String = sql.chars().take(80).collect();
+            println!(
+                "{:<18} {:>7.1}µs {:>7.1}µs {:>7.1}µs {:>6.2}×  {sql} ({} → {} bytes)",
+                case.file,
+                parse.as_secs_f64() * 1e6,
+                reparse.as_secs_f64() * 1e6,
+                compile.as_secs_f64() * 1e6,
+                compile.as_secs_f64() / parse.as_secs_f64(),
+                case.sql.len(),
+                compiled.len()
+            );
+        }
+    }
 }
 
 #[derive(Default)]
