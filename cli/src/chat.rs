@@ -96,7 +96,9 @@ pub async fn chat(args: ChatArgs, database_url: Option<&str>) -> Result<(), Fail
     let engine = ChatEngine::new(
         executor,
         Arc::new(guard),
-        Model::new(kind),
+        Model::new(kind)
+            .await
+            .map_err(|error| Failure::usage(anyhow!(error)))?,
         Outbox::new(args.outbox.clone()),
         secret,
         ChatConfig::default(),

@@ -217,7 +217,7 @@ async fn play(path: &Path, guard: Arc<Guard>, transcript: &mut String) -> Result
     let engine = ChatEngine::new(
         executor,
         guard,
-        Model::new(ModelKind::Offline),
+        Model::new(ModelKind::Offline).await.unwrap(),
         Outbox::new(outbox_dir.path().to_path_buf()),
         OtpSecret::from_bytes(vec![7; 32]).unwrap(),
         ChatConfig::default(),
@@ -441,7 +441,7 @@ async fn demo_engine(
     let engine = ChatEngine::new(
         executor,
         guard,
-        Model::new(ModelKind::Offline),
+        Model::new(ModelKind::Offline).await.unwrap(),
         Outbox::new(outbox.to_path_buf()),
         OtpSecret::from_bytes(vec![9; 32]).unwrap(),
         ChatConfig::default(),

@@ -15,11 +15,16 @@
 //!   deterministic, accepted output parses, the oracle holds.
 //! - `otp`: email verification codes and their limits (also under
 //!   concurrent requests), sender links, the mail outbox, the OTP secret.
+//! - `prompts`: every customer message of `fixtures/prompts/` through the
+//!   engine with the offline model; the SQL each turn judged, snapshotted.
+//! - `bedrock`: the engine with the Bedrock model (the real SDK against a
+//!   fake Converse server replaying `fixtures/bedrock/`).
 
 // In tests a panic is how a failure is reported; unwrap says where.
 #![allow(clippy::unwrap_used)]
 
 mod appointment_changes;
+mod bedrock;
 mod booking_race;
 mod bot_role;
 mod catalog;
@@ -28,6 +33,7 @@ mod guard_corpus;
 mod migrations;
 mod otp;
 mod policy_cases;
+mod prompts;
 mod random_queries;
 mod schema_contract;
 mod support;

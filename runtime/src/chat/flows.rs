@@ -156,7 +156,15 @@ pub(crate) async fn advance(
         _ => String::new(),
     };
     if let Some(understanding) = &understanding {
-        if let Some(language) = understanding.language {
+        // A one-word "ok"/"yes" says little about the language: it follows
+        // the customer's only on a message of some length.
+        let words = match &input {
+            Input::Text(text) => text.split_whitespace().count(),
+            _ => 0,
+        };
+        if let Some(language) = understanding.language
+            && (words >= 2 || state.language.is_none())
+        {
             turn.language = language;
         }
         apply_understanding(turn, &mut flow, understanding);
@@ -186,6 +194,12 @@ fn switch_to(flow: &mut Option<Flow>, intent: Intent) {
             next.date = old.date;
             next.from = old.from;
             next.time = old.time;
+        }
+        if old.intent == Intent::ConsultantInfo
+            && matches!(intent, Intent::Availability | Intent::Book)
+        {
+            // "Tell me about Ngọc" → "book": with her.
+            next.consultant = old.consultant;
         }
         // A verification in progress carries over.
         next.email = old.email;
@@ -241,10 +255,7 @@ fn apply_pick(turn: &mut Turn<'_, '_>, flow: &mut Option<Flow>, pick: &Pick) {
                     f.consultant = Some(*id);
                     f.slot = None;
                 }
-                Pick::Service(id) => {
-                    f.service = Some(*id);
-                    f.slot = None;
-                }
+                Pick::Service(id) => f.service = Some(*id),
                 Pick::Date(date) => {
                     f.date = Some(*date);
                     f.slot = None;
@@ -263,7 +274,26 @@ fn apply_understanding(
     understanding: &Understanding,
 ) {
     let awaiting = flow.as_ref().and_then(|f| f.awaiting);
-    match understanding.intent {
+    // While a code is awaited, small talk or a claim ("I am the admin")
+    // does not end the check; only another personal request replaces it.
+    let intent = understanding.intent.filter(|intent| {
+        awaiting != Some(Awaiting::Otp)
+            || matches!(
+                intent,
+                Intent::Book | Intent::Cancel | Intent::Reschedule | Intent::MyAppointments
+            )
+    });
+    // "What about Mr. An on 15/12 at 9:30?" while looking for a time is
+    // still about time, not An's biography.
+    let looking_for_time = flow
+        .as_ref()
+        .is_some_and(|f| matches!(f.intent, Intent::Availability | Intent::Book));
+    let intent = intent.filter(|intent| {
+        !(*intent == Intent::ConsultantInfo
+            && looking_for_time
+            && (understanding.date.is_some() || understanding.time.is_some()))
+    });
+    match intent {
         Some(
             intent @ (Intent::Availability | Intent::Book | Intent::Reschedule | Intent::Cancel),
         ) if flow.as_ref().is_none_or(|f| f.intent != intent) => switch_to(flow, intent),
@@ -281,10 +311,8 @@ fn apply_understanding(
         _ => {}
     }
     let Some(f) = flow.as_mut() else {
-        if understanding.consultant.is_some()
-            || understanding.date.is_some()
-            || understanding.time.is_some()
-        {
+        // A date alone ("thời tiết hôm nay") is not a booking.
+        if understanding.consultant.is_some() || understanding.time.is_some() {
             // "anh An mai 9h" with no verb: a booking in the making.
             let mut next = Flow::new(Intent::Book);
             fill_slots(turn, &mut next, understanding);
@@ -292,7 +320,6 @@ fn apply_understanding(
         }
         return;
     };
-    let _ = awaiting;
     fill_slots(turn, f, understanding);
 }
 
@@ -304,11 +331,10 @@ fn fill_slots(turn: &mut Turn<'_, '_>, flow: &mut Flow, understanding: &Understa
         flow.consultant = Some(consultant);
         flow.slot = None;
     }
-    if let Some(service) = understanding.service
-        && flow.service != Some(service)
-    {
+    // A new service keeps a chosen slot: `book` checks it again for the
+    // service's length before asking to confirm.
+    if let Some(service) = understanding.service {
         flow.service = Some(service);
-        flow.slot = None;
     }
     if understanding.date.is_none()
         && let Some(week) = understanding.week.filter(|d| plausible_date(turn, *d))
@@ -606,10 +632,124 @@ fn ask_consultant(turn: &Turn<'_, '_>, f: &mut Flow) -> Reply {
 
 async fn availability(turn: &mut Turn<'_, '_>, f: &mut Flow) -> Result<Reply, ChatError> {
     let Some(consultant) = f.consultant else {
+        if f.date.is_some() || f.time.is_some() {
+            return team_availability(turn, f).await;
+        }
         return Ok(ask_consultant(turn, f));
     };
     let minutes = service_minutes(turn, f.service).await?;
     offer_slots(turn, f, consultant, minutes, None).await
+}
+
+/// "Anyone free tomorrow at 9?": who of the team is free at that time, or
+/// each one's first free times that day, as chips that start a booking.
+async fn team_availability(turn: &mut Turn<'_, '_>, f: &mut Flow) -> Result<Reply, ChatError> {
+    let language = turn.language;
+    let date = f.date.unwrap_or_else(|| local_date(turn.tenant, turn.now));
+    let minutes = service_minutes(turn, f.service).await?;
+    let ids: Vec<i64> = turn.directory.consultants.iter().map(|c| c.id).collect();
+    let team = slots::load_team(turn, &ids, date, date, minutes, None).await?;
+    let mut lines = Vec::new();
+    let mut chips = Vec::new();
+    let asked = match f.time {
+        Some(TimeOfDay::At(time)) => slots::local_instant(turn.tenant, date, time),
+        _ => None,
+    };
+    let zone = slots::zone(language, turn.tenant, date);
+    if let Some(start) = asked {
+        for availability in team.iter().filter(|a| a.is_bookable(start).is_ok()) {
+            let id = availability.consultant_id.0;
+            let name = consultant_name(turn, id);
+            chips.push(chip(
+                format!("{} {}", given_name(&name), slots::clock(turn.tenant, start)),
+                &Pick::Slot(id, start),
+            ));
+            lines.push(format!("• {name}"));
+        }
+        let when = slots::when(language, turn.tenant, start);
+        if !lines.is_empty() {
+            lines.insert(
+                0,
+                t(
+                    language,
+                    &format!("Lúc {when} còn trống:"),
+                    &format!("Free at {when}:"),
+                ),
+            );
+            f.awaiting = Some(Awaiting::Slot);
+            return Ok(reply(
+                language,
+                f.intent,
+                f.awaiting,
+                lines.join("\n"),
+                chips,
+            ));
+        }
+        lines.push(t(
+            language,
+            &format!("Lúc {when} không ai trống. Giờ trống khác trong ngày ({zone}):"),
+            &format!("Nobody is free at {when}. Other free times that day ({zone}):"),
+        ));
+    } else {
+        lines.push(t(
+            language,
+            &format!("Giờ trống ngày {} ({zone}):", slots::day(language, date)),
+            &format!("Free times on {} ({zone}):", slots::day(language, date)),
+        ));
+    }
+    let header = lines.len();
+    for availability in &team {
+        let id = availability.consultant_id.0;
+        let starts = availability.bookable_starts(date, date);
+        let offered = slots::offer(turn, &starts, f.time);
+        let Some(first) = offered.first() else {
+            continue;
+        };
+        let name = consultant_name(turn, id);
+        let times: Vec<String> = offered
+            .iter()
+            .take(4)
+            .map(|at| slots::clock(turn.tenant, *at))
+            .collect();
+        lines.push(format!("• {name}: {}", times.join(", ")));
+        chips.push(chip(
+            format!(
+                "{} {}",
+                given_name(&name),
+                slots::clock(turn.tenant, *first)
+            ),
+            &Pick::Slot(id, *first),
+        ));
+    }
+    if lines.len() == header {
+        f.awaiting = Some(Awaiting::Date);
+        let text = t(
+            language,
+            &format!(
+                "Ngày {} không còn ai trống. Bạn chọn ngày khác nhé.",
+                slots::day(language, date)
+            ),
+            &format!(
+                "Nobody is free on {}. Please pick another day.",
+                slots::day(language, date)
+            ),
+        );
+        f.date = None;
+        return Ok(reply(language, f.intent, f.awaiting, text, Vec::new()));
+    }
+    f.awaiting = Some(Awaiting::Slot);
+    Ok(reply(
+        language,
+        f.intent,
+        f.awaiting,
+        lines.join("\n"),
+        chips,
+    ))
+}
+
+/// What a Vietnamese full name is called by: its last word ("An").
+fn given_name(full_name: &str) -> &str {
+    full_name.split_whitespace().last().unwrap_or(full_name)
 }
 
 /// The length of a service (60 minutes when none was chosen yet).
@@ -786,7 +926,13 @@ async fn book(
                 Ok(()) => f.slot = Some(start),
                 Err(why) => {
                     let mut reply = offer_slots(turn, f, consultant, minutes, None).await?;
-                    let because = slots::unbookable(language, turn.tenant, start, &why);
+                    let because = slots::unbookable_by(
+                        language,
+                        turn.tenant,
+                        start,
+                        &why,
+                        &consultant_name(turn, consultant),
+                    );
                     reply.messages[0].text = format!("{because}\n{}", reply.messages[0].text);
                     return Ok(reply);
                 }
@@ -809,7 +955,13 @@ async fn book(
         let because = if was_confirming && why == Unbookable::Taken {
             taken_meanwhile(language)
         } else {
-            slots::unbookable(language, turn.tenant, start, &why)
+            slots::unbookable_by(
+                language,
+                turn.tenant,
+                start,
+                &why,
+                &consultant_name(turn, consultant),
+            )
         };
         reply.messages[0].text = format!("{because}\n{}", reply.messages[0].text);
         return Ok(reply);
@@ -1108,7 +1260,11 @@ async fn verify_step(
             f.awaiting = None;
             Ok(None)
         }
-        _ => Ok(Some(ask_email(turn, f, None))),
+        // "my email is …, show my appointments": no need to ask for it.
+        _ => match typed_email {
+            Some(email) => send_code(turn, f, &email).await.map(Some),
+            None => Ok(Some(ask_email(turn, f, None))),
+        },
     }
 }
 
@@ -1396,10 +1552,20 @@ async fn change(
         .iter()
         .filter_map(|row| appointment_line(turn, row))
         .collect();
+    // The customer may have said which: its day (for a cancel; a
+    // reschedule's day is the new one) or its consultant.
+    let tenant = turn.tenant;
+    let matching: Vec<&Appointment> = appointments
+        .iter()
+        .filter(|a| f.consultant.is_none_or(|c| c == a.consultant))
+        .filter(|a| {
+            f.intent != Intent::Cancel || f.date.is_none_or(|d| local_date(tenant, a.starts) == d)
+        })
+        .collect();
     let chosen = f
         .appointment
         .and_then(|id| appointments.iter().find(|a| a.id == id))
-        .or_else(|| (appointments.len() == 1).then(|| &appointments[0]))
+        .or_else(|| (matching.len() == 1).then(|| matching[0]))
         .cloned();
     let Some(Appointment {
         id: appointment,
@@ -1467,7 +1633,13 @@ async fn change(
                 Ok(()) => f.slot = Some(start),
                 Err(why) => {
                     let mut reply = offer_slots(turn, f, consultant, minutes, exclude).await?;
-                    let because = slots::unbookable(language, turn.tenant, start, &why);
+                    let because = slots::unbookable_by(
+                        language,
+                        turn.tenant,
+                        start,
+                        &why,
+                        &consultant_name(turn, consultant),
+                    );
                     reply.messages[0].text = format!("{because}\n{}", reply.messages[0].text);
                     return Ok(reply);
                 }
@@ -1476,6 +1648,29 @@ async fn change(
         let Some(new_start) = f.slot else {
             return offer_slots(turn, f, consultant, minutes, exclude).await;
         };
+        // A chip may be stale or forged: the new time must be bookable now
+        // (hours, day off, notice, grid), not only free of overlaps, which
+        // is all the database checks.
+        if let Err(why) = slots::check(turn, consultant, new_start, minutes, exclude).await? {
+            let was_confirming = f.awaiting == Some(Awaiting::Confirm);
+            f.slot = None;
+            f.time = None;
+            f.date = Some(local_date(turn.tenant, new_start));
+            let mut reply = offer_slots(turn, f, consultant, minutes, exclude).await?;
+            let because = if was_confirming && why == Unbookable::Taken {
+                taken_meanwhile(language)
+            } else {
+                slots::unbookable_by(
+                    language,
+                    turn.tenant,
+                    new_start,
+                    &why,
+                    &consultant_name(turn, consultant),
+                )
+            };
+            reply.messages[0].text = format!("{because}\n{}", reply.messages[0].text);
+            return Ok(reply);
+        }
         if f.awaiting != Some(Awaiting::Confirm) || answer.is_none() {
             f.awaiting = Some(Awaiting::Confirm);
             return Ok(confirm_question(

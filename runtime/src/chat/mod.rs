@@ -8,6 +8,7 @@
 //! failure anywhere rolls the whole turn back: the previous state stays,
 //! never half of one. Mail (the OTP) is sent only after the commit.
 
+pub mod bedrock;
 mod engine;
 mod flows;
 pub mod model;

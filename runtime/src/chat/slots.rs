@@ -40,6 +40,20 @@ pub(crate) fn when(language: Language, tenant: &Tenant, at: DateTime<Utc>) -> St
     render::date_time(at, tenant.time_zone, language)
 }
 
+/// The local clock time of an instant: "09:30".
+pub(crate) fn clock(tenant: &Tenant, at: DateTime<Utc>) -> String {
+    at.with_timezone(&tenant.time_zone)
+        .format("%H:%M")
+        .to_string()
+}
+
+/// The zone times of a local date are in: "giờ Việt Nam, GMT+7".
+pub(crate) fn zone(language: Language, tenant: &Tenant, date: NaiveDate) -> String {
+    let noon = NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN);
+    let at = local_instant(tenant, date, noon).unwrap_or_default();
+    render::zone_label(tenant.time_zone, at, language)
+}
+
 /// An instant on a chip.
 pub(crate) fn slot_chip(language: Language, tenant: &Tenant, at: DateTime<Utc>) -> String {
     render::chip_title(at, tenant.time_zone, language)
@@ -90,8 +104,25 @@ pub(crate) fn local_instant(
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// Why `consultant` cannot take a start, in words.
+pub(crate) fn unbookable_by(
+    language: Language,
+    tenant: &Tenant,
+    start: DateTime<Utc>,
+    why: &Unbookable,
+    consultant: &str,
+) -> String {
+    match why {
+        Unbookable::DayOff { date } => match language {
+            Language::Vi => format!("{consultant} nghỉ ngày {}.", day(language, *date)),
+            Language::En => format!("{consultant} is off on {}.", day(language, *date)),
+        },
+        other => unbookable(language, tenant, start, other),
+    }
+}
+
 /// Why a start is not bookable, in words.
-pub(crate) fn unbookable(
+fn unbookable(
     language: Language,
     tenant: &Tenant,
     start: DateTime<Utc>,
@@ -148,27 +179,57 @@ async fn load(
     minutes: i64,
     exclude: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> Result<Availability, ChatError> {
+    let mut team = load_team(turn, &[consultant], from, to, minutes, exclude).await?;
+    Ok(team.pop().unwrap_or_else(|| {
+        Availability::new(
+            turn.tenant.time_zone,
+            ConsultantId(consultant),
+            Duration::minutes(minutes),
+            turn.now,
+        )
+    }))
+}
+
+/// The availability of each of `consultants` (in that order), with three
+/// statements for all of them.
+pub(crate) async fn load_team(
+    turn: &mut Turn<'_, '_>,
+    consultants: &[i64],
+    from: NaiveDate,
+    to: NaiveDate,
+    minutes: i64,
+    exclude: Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> Result<Vec<Availability>, ChatError> {
     let tenant = turn.tenant.clone();
-    let mut availability = Availability::new(
-        tenant.time_zone,
-        ConsultantId(consultant),
-        Duration::minutes(minutes),
-        turn.now,
-    );
-    availability.notice = turn.engine.config().min_notice;
-    let consultants = vec![consultant];
-    for row in turn
-        .read(&SqlTask::WeeklyHours {
-            consultants: consultants.clone(),
+    let mut team: Vec<Availability> = consultants
+        .iter()
+        .map(|id| {
+            let mut availability = Availability::new(
+                tenant.time_zone,
+                ConsultantId(*id),
+                Duration::minutes(minutes),
+                turn.now,
+            );
+            availability.notice = turn.engine.config().min_notice;
+            availability
         })
-        .await?
-    {
-        if let (Some(weekday), Some(start_time), Some(end_time)) = (
+        .collect();
+    let member = |team: &mut Vec<Availability>, row: &Value| -> Option<usize> {
+        let id = int(row, "consultant_id")?;
+        team.iter()
+            .position(|a| a.consultant_id == ConsultantId(id))
+    };
+    let weekly = SqlTask::WeeklyHours {
+        consultants: consultants.to_vec(),
+    };
+    for row in turn.read(&weekly).await? {
+        if let (Some(index), Some(weekday), Some(start_time), Some(end_time)) = (
+            member(&mut team, &row),
             int(&row, "weekday"),
             time(&row, "start_time"),
             time(&row, "end_time"),
         ) {
-            availability.weekly_hours.push(WeeklyHours {
+            team[index].weekly_hours.push(WeeklyHours {
                 weekday: i16::try_from(weekday).unwrap_or(0),
                 start_time,
                 end_time,
@@ -176,17 +237,17 @@ async fn load(
         }
     }
     let exceptions = SqlTask::Exceptions {
-        consultants: consultants.clone(),
+        consultants: consultants.to_vec(),
         from,
         to,
     };
     for row in turn.read(&exceptions).await? {
-        if let Some(on_date) = row
+        let on_date = row
             .get("on_date")
             .and_then(Value::as_str)
-            .and_then(|d| d.parse().ok())
-        {
-            availability.exceptions.push(ScheduleException {
+            .and_then(|d| d.parse().ok());
+        if let (Some(index), Some(on_date)) = (member(&mut team, &row), on_date) {
+            team[index].exceptions.push(ScheduleException {
                 on_date,
                 start_time: time(&row, "start_time"),
                 end_time: time(&row, "end_time"),
@@ -198,28 +259,31 @@ async fn load(
     let window_to =
         local_instant(&tenant, to, NaiveTime::MIN).unwrap_or(turn.now) + Duration::days(2);
     let busy = SqlTask::Busy {
-        consultants,
+        consultants: consultants.to_vec(),
         from: window_from,
         to: window_to,
     };
     let mut skipped_own = false;
     for row in turn.read(&busy).await? {
-        let (Some(starts_at), Some(ends_at)) =
-            (instant(&row, "starts_at"), instant(&row, "ends_at"))
-        else {
+        let (Some(index), Some(starts_at), Some(ends_at)) = (
+            member(&mut team, &row),
+            instant(&row, "starts_at"),
+            instant(&row, "ends_at"),
+        ) else {
             continue;
         };
         if !skipped_own && exclude == Some((starts_at, ends_at)) {
             skipped_own = true;
             continue;
         }
-        availability.busy_slots.push(BusySlot {
-            consultant_id: ConsultantId(int(&row, "consultant_id").unwrap_or(consultant)),
+        let consultant_id = team[index].consultant_id;
+        team[index].busy_slots.push(BusySlot {
+            consultant_id,
             starts_at,
             ends_at,
         });
     }
-    Ok(availability)
+    Ok(team)
 }
 
 /// Every bookable start of `consultant` on local dates `from..=to`.
@@ -295,6 +359,21 @@ pub(crate) fn offer(
         config.max_offers,
         preference,
     );
+    if let Some(TimeOfDay::At(at)) = time {
+        // The very time asked for, when free, comes first, even off the
+        // coarser step ("9h30 có rảnh không?" must offer 9:30).
+        let zone = turn.tenant.time_zone;
+        if let Some(exact) = free
+            .iter()
+            .find(|s| s.with_timezone(&zone).time() == at)
+            .filter(|s| !offered.contains(s))
+        {
+            let mut offered = offered;
+            offered.insert(0, *exact);
+            offered.truncate(config.max_offers);
+            return offered;
+        }
+    }
     if offered.is_empty() && matches!(preference, Some(Preference::PartOfDay(_))) {
         // Nothing in that part of the day: the nearest of the rest.
         return availability::offer(

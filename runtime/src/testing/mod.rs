@@ -2,9 +2,13 @@
 //! process, started on first use and stopped when the process exits, and a
 //! fresh database in it for every test. No test assumes a server is
 //! already running.
+//!
+//! `converse`: a fake Bedrock Converse server replaying recorded replies.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
+
+pub mod converse;
 
 use crate::db::{self, MigrateOptions};
 use crate::pg::{self, LocalCluster};

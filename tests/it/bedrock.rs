@@ -1,0 +1,165 @@
+//! The engine with the Bedrock model: the real SDK client against the fake
+//! Converse server replaying `fixtures/bedrock/`, the real guard and a
+//! seeded database. A turn must come out as it does with the offline
+//! model; with Bedrock unreachable the customer gets the button fallback.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use meetassist_runtime::chat::bedrock::{BedrockConfig, BedrockModel, StaticCredentials};
+use meetassist_runtime::chat::model::Model;
+use meetassist_runtime::chat::{ChatConfig, ChatEngine, Input, Reply, Tenant};
+use meetassist_runtime::guard::Guard;
+use meetassist_runtime::guard::execute::{ExecuteOptions, Executor};
+use meetassist_runtime::identity::{OtpSecret, Outbox};
+use meetassist_runtime::testing::converse::FakeConverse;
+
+use crate::support::TestDatabase;
+
+/// 09:00 in Ho Chi Minh City on the day the recordings were made for.
+const NOW: &str = "2026-11-25T02:00:00Z";
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(NOW)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+async fn bedrock(endpoint: String) -> Model {
+    let config = BedrockConfig {
+        endpoint: Some(endpoint),
+        timeout: Duration::from_secs(2),
+        initial_backoff: Duration::from_millis(10),
+        credentials: Some(StaticCredentials {
+            access_key_id: "AKIDTEST".into(),
+            secret_access_key: "test-secret".into(),
+        }),
+        ..BedrockConfig::default()
+    };
+    Model::Bedrock(BedrockModel::connect(&config).await.unwrap())
+}
+
+/// Plays `inputs` as one sender on a fresh seeded database with `model`;
+/// the replies and the SQL the guard judged (`sql_audit.original_sql`).
+async fn play(model: Model, guard: Arc<Guard>, inputs: &[Input]) -> (Vec<Reply>, Vec<String>) {
+    let database = TestDatabase::seeded().await;
+    let owner = database.owner().await;
+    let outbox = tempfile::tempdir().unwrap();
+    let executor = Executor::connect(
+        &database.owner_url(),
+        ExecuteOptions {
+            time_zone: "Asia/Ho_Chi_Minh".into(),
+            ..ExecuteOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let engine = ChatEngine::new(
+        executor,
+        guard,
+        model,
+        Outbox::new(outbox.path().to_path_buf()),
+        OtpSecret::from_bytes(vec![7; 32]).unwrap(),
+        ChatConfig::default(),
+    )
+    .unwrap();
+    let tenant = Tenant {
+        id: 1,
+        name: "An Tâm Consulting".into(),
+        time_zone: "Asia/Ho_Chi_Minh".parse().unwrap(),
+    };
+    let mut replies = Vec::new();
+    for input in inputs {
+        replies.push(
+            engine
+                .turn(&tenant, "bedrock-e2e", input.clone(), now())
+                .await
+                .unwrap(),
+        );
+    }
+    let audit = owner
+        .query("select original_sql from sql_audit order by id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get::<_, String>(0))
+        .collect();
+    (replies, audit)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vietnamese_booking_through_bedrock_is_answered_as_offline() {
+    let guard = Arc::new(meetassist_runtime::testing::guard());
+    let inputs = [
+        Input::Text("Mình muốn đặt lịch với anh An sáng mai".into()),
+        Input::QuickReply("SERVICE:1".into()),
+    ];
+    let (offline, offline_sql) = play(Model::Offline, Arc::clone(&guard), &inputs).await;
+    let fake = FakeConverse::start_with_fixtures().await.unwrap();
+    let (replies, sql) = play(bedrock(fake.endpoint()).await, guard, &inputs).await;
+    assert_eq!(replies, offline, "Bedrock's SQL: {sql:#?}");
+    assert_eq!(
+        serde_json::to_value(&replies[1]).unwrap()["awaiting"],
+        "slot"
+    );
+    assert!(replies[1].messages.last().unwrap().quick_replies.len() >= 2);
+    // Every statement came from the fake (no template stood in) and went
+    // through the guard.
+    let requests = fake.requests();
+    let unanswered: Vec<String> = requests
+        .iter()
+        .filter(|r| r.status != 200)
+        .map(|r| r.last_user_text())
+        .collect();
+    assert!(unanswered.is_empty(), "no recording for: {unanswered:#?}");
+    assert_eq!(sql.len(), offline_sql.len(), "{sql:#?}");
+    assert_eq!(
+        requests.len(),
+        sql.len() + 1,
+        "one classify call and one SQL call per statement"
+    );
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r.forced_tool() == Some("classify"))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_bedrock_unreachable_a_typed_message_gets_the_buttons() {
+    let guard = Arc::new(meetassist_runtime::testing::guard());
+    let fake = FakeConverse::start_with_fixtures().await.unwrap();
+    let endpoint = fake.endpoint();
+    fake.stop();
+    drop(fake);
+    let (replies, sql) = play(
+        bedrock(endpoint).await,
+        guard,
+        &[Input::Text("Mình muốn đặt lịch với anh An sáng mai".into())],
+    )
+    .await;
+    let reply = serde_json::to_value(&replies[0]).unwrap();
+    assert_eq!(reply["intent"], "other", "{reply:#}");
+    assert_eq!(reply["awaiting"], serde_json::Value::Null);
+    let chips: Vec<&str> = replies[0].messages[0]
+        .quick_replies
+        .iter()
+        .map(|o| o.payload.as_str())
+        .collect();
+    assert_eq!(
+        chips,
+        [
+            "INTENT:book",
+            "INTENT:availability",
+            "INTENT:my_appointments",
+            "INTENT:reschedule",
+            "INTENT:cancel",
+            "INTENT:services"
+        ]
+    );
+    // The directory was still read, with the tasks' templates.
+    assert_eq!(sql.len(), 2, "{sql:#?}");
+}
