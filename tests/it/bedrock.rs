@@ -163,3 +163,81 @@ async fn with_bedrock_unreachable_a_typed_message_gets_the_buttons() {
     // The directory was still read, with the tasks' templates.
     assert_eq!(sql.len(), 2, "{sql:#?}");
 }
+
+#[tokio::test]
+async fn with_bedrock_unreachable_the_buttons_still_book() {
+    let guard = Arc::new(meetassist_runtime::testing::guard());
+    let fake = FakeConverse::start_with_fixtures().await.unwrap();
+    let endpoint = fake.endpoint();
+    fake.stop();
+    drop(fake);
+    let database = TestDatabase::seeded().await;
+    let outbox = tempfile::tempdir().unwrap();
+    let executor = Executor::connect(
+        &database.owner_url(),
+        ExecuteOptions {
+            time_zone: "Asia/Ho_Chi_Minh".into(),
+            ..ExecuteOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let engine = ChatEngine::new(
+        executor,
+        guard,
+        bedrock(endpoint).await,
+        Outbox::new(outbox.path().to_path_buf()),
+        OtpSecret::from_bytes(vec![7; 32]).unwrap(),
+        ChatConfig::default(),
+    )
+    .unwrap();
+    let tenant = Tenant {
+        id: 1,
+        name: "An Tâm Consulting".into(),
+        time_zone: "Asia/Ho_Chi_Minh".parse().unwrap(),
+    };
+    let mut turn = async |input: Input| {
+        let reply = engine.turn(&tenant, "buttons", input, now()).await.unwrap();
+        serde_json::to_value(&reply).unwrap()
+    };
+    let first_chip = |reply: &serde_json::Value| {
+        reply["messages"].as_array().unwrap().last().unwrap()["quick_replies"][0]["payload"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let menu = turn(Input::Text("đặt lịch với anh An".into())).await;
+    assert_eq!(menu["intent"], "other", "{menu:#}");
+    let consultant = turn(Input::QuickReply("INTENT:book".into())).await;
+    assert_eq!(consultant["awaiting"], "consultant", "{consultant:#}");
+    let service = turn(Input::QuickReply("CONSULTANT:1".into())).await;
+    assert_eq!(service["awaiting"], "service", "{service:#}");
+    let slots = turn(Input::QuickReply("SERVICE:1".into())).await;
+    assert_eq!(slots["awaiting"], "slot", "{slots:#}");
+    let slot = first_chip(&slots);
+    let email = turn(Input::QuickReply(slot.clone())).await;
+    assert_eq!(email["awaiting"], "email", "{email:#}");
+    let otp = turn(Input::Text("huong.nguyen@example.com".into())).await;
+    assert_eq!(otp["awaiting"], "otp", "{otp:#}");
+    let code = crate::conversations::last_code(outbox.path());
+    let confirm = turn(Input::Text(code)).await;
+    assert_eq!(confirm["awaiting"], "confirm", "{confirm:#}");
+    let done = turn(Input::QuickReply("YES".into())).await;
+    assert_eq!(done["awaiting"], serde_json::Value::Null, "{done:#}");
+    let starts = slot
+        .rsplit_once("SLOT:1:")
+        .map(|(_, at)| at.to_string())
+        .unwrap_or(slot.clone());
+    let starts = DateTime::parse_from_rfc3339(&starts).unwrap();
+    let booked: i64 = database
+        .owner()
+        .await
+        .query_one(
+            "select count(*) from appointments where customer_id = 1 and consultant_id = 1 and service_id = 1 and starts_at = $1",
+            &[&starts],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(booked, 1, "booked through the buttons alone");
+}

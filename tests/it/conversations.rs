@@ -127,7 +127,7 @@ fn parse_advance(text: &str) -> Duration {
 }
 
 /// The 6-digit code in the newest mail of the outbox.
-fn last_code(outbox: &Path) -> String {
+pub(crate) fn last_code(outbox: &Path) -> String {
     let mut files: Vec<PathBuf> = std::fs::read_dir(outbox)
         .unwrap()
         .map(|e| e.unwrap().path())
