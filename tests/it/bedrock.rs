@@ -196,7 +196,7 @@ async fn with_bedrock_unreachable_the_buttons_still_book() {
         name: "An Tâm Consulting".into(),
         time_zone: "Asia/Ho_Chi_Minh".parse().unwrap(),
     };
-    let mut turn = async |input: Input| {
+    let turn = async |input: Input| {
         let reply = engine.turn(&tenant, "buttons", input, now()).await.unwrap();
         serde_json::to_value(&reply).unwrap()
     };
