@@ -418,7 +418,8 @@ pub enum Preference {
 /// Nearest means nearest to the preference, or earliest without one. Starts
 /// on the coarser `step` of local time (e.g. every hour) come first; when
 /// they are fewer than `max`, the rest is filled with grid starts at least a
-/// `step` apart, then with any. Only members of `starts` are ever returned.
+/// `step` apart, then half a `step` apart, and with any only to reach two.
+/// Only members of `starts` are ever returned.
 pub fn offer(
     starts: &[DateTime<Utc>],
     time_zone: Tz,
@@ -458,19 +459,24 @@ pub fn offer(
         }
         picked.push(*s);
     }
-    for s in &candidates {
-        if picked.len() >= max {
-            break;
-        }
-        let spaced = picked
-            .iter()
-            .all(|p| (*s - *p).num_seconds().abs() >= step_seconds);
-        if spaced && !picked.contains(s) {
-            picked.push(*s);
+    // Then starts a step apart, then half a step apart: a list of choices
+    // reads as a spread of the day, not a cluster (8:30, 8:45, 9:00).
+    for spacing in [step_seconds, step_seconds / 2] {
+        for s in &candidates {
+            if picked.len() >= max {
+                break;
+            }
+            let spaced = picked
+                .iter()
+                .all(|p| (*s - *p).num_seconds().abs() >= spacing);
+            if spaced && !picked.contains(s) {
+                picked.push(*s);
+            }
         }
     }
+    // Any start at all only when that leaves fewer than two choices.
     for s in &candidates {
-        if picked.len() >= max {
+        if picked.len() >= max.min(2) {
             break;
         }
         if !picked.contains(s) {
@@ -1074,7 +1080,7 @@ mod tests {
     }
 
     #[test]
-    fn offers_fall_back_to_spaced_grid_starts_then_to_any() {
+    fn offers_fall_back_to_spaced_grid_starts() {
         let mut a = an(30);
         a.busy_slots = vec![
             busy(AN, vn(tue(), 9, 0), vn(tue(), 9, 15)),
@@ -1093,19 +1099,15 @@ mod tests {
             local_times(VIETNAM, &offered),
             ["12-01 08:30", "12-01 09:30", "12-01 10:30", "12-01 11:30"]
         );
+        // Room for five, but no fifth start 30 minutes from the others:
+        // four spread over the morning rather than a cluster.
         let offered = offer(&starts, VIETNAM, Duration::minutes(60), 5, None);
         assert_eq!(
             local_times(VIETNAM, &offered),
-            [
-                "12-01 08:30",
-                "12-01 09:15",
-                "12-01 09:30",
-                "12-01 10:30",
-                "12-01 11:30"
-            ]
+            ["12-01 08:30", "12-01 09:30", "12-01 10:30", "12-01 11:30"]
         );
-        // Fewer starts than max: all of them.
-        let few = &starts[..3];
+        // Two close starts and nothing else: both (any start fills up to two).
+        let few = &starts[..2];
         assert_eq!(offer(few, VIETNAM, Duration::minutes(60), 5, None), few);
     }
 
@@ -1463,7 +1465,9 @@ mod tests {
                 }
                 let offered = offer(&starts, tz, Duration::minutes(step), max, None);
                 prop_assert!(offered.len() <= max);
-                prop_assert_eq!(offered.len(), max.min(starts.len()));
+                // Some choice whenever there is a start; fewer than `max`
+                // only where more would cluster.
+                prop_assert!(offered.len() >= max.min(2).min(starts.len()));
                 for o in &offered {
                     prop_assert!(starts.contains(o));
                     prop_assert_eq!(a.is_bookable(*o), Ok(()));
