@@ -118,6 +118,8 @@ pub(crate) struct Turn<'a, 't> {
     pub outgoing: Vec<identity::Email>,
     /// Messages shown before the reply (e.g. "you are verified").
     pub preface: Vec<String>,
+    /// Each service's length in minutes, read with the directory.
+    pub service_minutes: Vec<(i64, i64)>,
 }
 
 impl ChatEngine {
@@ -194,6 +196,7 @@ impl ChatEngine {
             language: state.language.unwrap_or(Language::Vi),
             outgoing: Vec::new(),
             preface: Vec::new(),
+            service_minutes: Vec::new(),
         };
         turn.directory = turn.load_directory().await?;
         let said = input_text(&input);
@@ -377,9 +380,17 @@ impl Turn<'_, '_> {
             .iter()
             .filter_map(|row| named(row, "full_name"))
             .collect();
-        let services = self
-            .read(&SqlTask::Services)
-            .await?
+        let service_rows = self.read(&SqlTask::Services).await?;
+        self.service_minutes = service_rows
+            .iter()
+            .filter_map(|row| {
+                Some((
+                    row.get("id")?.as_i64()?,
+                    row.get("duration_minutes")?.as_i64()?,
+                ))
+            })
+            .collect();
+        let services = service_rows
             .iter()
             .filter_map(|row| named(row, "name"))
             .collect();

@@ -754,15 +754,10 @@ fn given_name(full_name: &str) -> &str {
 
 /// The length of a service (60 minutes when none was chosen yet).
 async fn service_minutes(turn: &mut Turn<'_, '_>, service: Option<i64>) -> Result<i64, ChatError> {
-    let Some(service) = service else {
-        return Ok(60);
-    };
-    let rows = turn.read(&SqlTask::Services).await?;
-    Ok(rows
-        .iter()
-        .find(|row| int(row, "id") == Some(service))
-        .and_then(|row| int(row, "duration_minutes"))
-        .unwrap_or(60))
+    // Read with the directory at the start of the turn.
+    Ok(service
+        .and_then(|service| turn.service_minutes.iter().find(|(id, _)| *id == service))
+        .map_or(60, |(_, minutes)| *minutes))
 }
 
 /// Offers free starts of `consultant` (on the chosen date when there is
