@@ -48,8 +48,6 @@ pub struct Flow {
     pub appointment: Option<i64>,
     /// The email a code was sent to, while verifying.
     pub email: Option<String>,
-    /// The flow to resume once the customer is verified.
-    pub after_verification: Option<Intent>,
 }
 
 impl Flow {
@@ -66,7 +64,6 @@ impl Flow {
             slot: None,
             appointment: None,
             email: None,
-            after_verification: None,
         }
     }
 }
