@@ -104,8 +104,8 @@ async fn a_vietnamese_booking_through_bedrock_is_answered_as_offline() {
         "slot"
     );
     assert!(replies[1].messages.last().unwrap().quick_replies.len() >= 2);
-    // Every statement came from the fake (no template stood in) and went
-    // through the guard.
+    // Every model call was answered from a recording (no template stood
+    // in), and every statement went through the guard.
     let requests = fake.requests();
     let unanswered: Vec<String> = requests
         .iter()
@@ -114,10 +114,19 @@ async fn a_vietnamese_booking_through_bedrock_is_answered_as_offline() {
         .collect();
     assert!(unanswered.is_empty(), "no recording for: {unanswered:#?}");
     assert_eq!(sql.len(), offline_sql.len(), "{sql:#?}");
+    // The directory (consultants, services) is read with the engine's own
+    // templates at the start of each turn: no model call for those.
+    let directory_reads = 2 * inputs.len();
     assert_eq!(
         requests.len(),
-        sql.len() + 1,
-        "one classify call and one SQL call per statement"
+        sql.len() - directory_reads + 1,
+        "one classify call and one SQL call per statement but the directory's"
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| !r.last_user_text().contains("active consultants")),
+        "the directory is not asked of the model"
     );
     assert_eq!(
         requests

@@ -268,13 +268,22 @@ impl Turn<'_, '_> {
         &mut self,
         task: &SqlTask,
     ) -> Result<Result<Vec<Value>, Diagnostic>, ChatError> {
+        self.run_as(task, &self.engine.model).await
+    }
+
+    /// Runs `task` with SQL written by `model`.
+    async fn run_as(
+        &mut self,
+        task: &SqlTask,
+        model: &Model,
+    ) -> Result<Result<Vec<Value>, Diagnostic>, ChatError> {
         let mut last: Option<(String, Diagnostic)> = None;
         for _ in 0..=self.engine.config.max_repairs {
             let request = SqlRequest {
                 task,
                 repair: last.as_ref().map(|(sql, d)| (sql.as_str(), d)),
             };
-            let sql = match self.engine.model.write_sql(&request).await {
+            let sql = match model.write_sql(&request).await {
                 Ok(sql) => sql,
                 Err(error) => {
                     return Ok(Err(Diagnostic::new("E-MODEL", error.to_string())));
@@ -373,14 +382,27 @@ impl Turn<'_, '_> {
         Ok(())
     }
 
+    /// The engine's own read at the start of every turn: its SQL is the
+    /// task's template (the offline model's), judged by the guard and run
+    /// as the bot like any model SQL, but costing no model call — with
+    /// Bedrock, two calls a turn that the 5 s reply cannot afford.
+    async fn read_directory_part(&mut self, task: &SqlTask) -> Result<Vec<Value>, ChatError> {
+        self.run_as(task, &Model::Offline)
+            .await?
+            .map_err(|diagnostic| ChatError::TaskRefused {
+                task: task.name(),
+                diagnostic,
+            })
+    }
+
     async fn load_directory(&mut self) -> Result<Directory, ChatError> {
         let consultants = self
-            .read(&SqlTask::Consultants)
+            .read_directory_part(&SqlTask::Consultants)
             .await?
             .iter()
             .filter_map(|row| named(row, "full_name"))
             .collect();
-        let service_rows = self.read(&SqlTask::Services).await?;
+        let service_rows = self.read_directory_part(&SqlTask::Services).await?;
         self.service_minutes = service_rows
             .iter()
             .filter_map(|row| {
