@@ -912,55 +912,10 @@ async fn book(
         ));
     };
     let minutes = service_minutes(turn, Some(service)).await?;
-    if f.slot.is_none() {
-        if let (Some(date), Some(TimeOfDay::At(time))) = (f.date, f.time) {
-            let Some(start) = slots::local_instant(turn.tenant, date, time) else {
-                return offer_slots(turn, f, consultant, minutes, None).await;
-            };
-            match slots::check(turn, consultant, start, minutes, None).await? {
-                Ok(()) => f.slot = Some(start),
-                Err(why) => {
-                    let mut reply = offer_slots(turn, f, consultant, minutes, None).await?;
-                    let because = slots::unbookable_by(
-                        language,
-                        turn.tenant,
-                        start,
-                        &why,
-                        &consultant_name(turn, consultant),
-                    );
-                    reply.messages[0].text = format!("{because}\n{}", reply.messages[0].text);
-                    return Ok(reply);
-                }
-            }
-        } else {
-            return offer_slots(turn, f, consultant, minutes, None).await;
-        }
-    }
-    let Some(start) = f.slot else {
-        return offer_slots(turn, f, consultant, minutes, None).await;
+    let start = match chosen_start(turn, f, consultant, minutes, None).await? {
+        Ok(start) => start,
+        Err(reply) => return Ok(reply),
     };
-    // The chosen start must still fit this service (it may have been
-    // offered for another length).
-    if let Err(why) = slots::check(turn, consultant, start, minutes, None).await? {
-        let was_confirming = f.awaiting == Some(Awaiting::Confirm);
-        f.slot = None;
-        f.time = None;
-        f.date = Some(local_date(turn.tenant, start));
-        let mut reply = offer_slots(turn, f, consultant, minutes, None).await?;
-        let because = if was_confirming && why == Unbookable::Taken {
-            taken_meanwhile(language)
-        } else {
-            slots::unbookable_by(
-                language,
-                turn.tenant,
-                start,
-                &why,
-                &consultant_name(turn, consultant),
-            )
-        };
-        reply.messages[0].text = format!("{because}\n{}", reply.messages[0].text);
-        return Ok(reply);
-    }
     if turn.customer.is_none()
         && let Some(reply) = verify(turn, f, understanding, raw_text, resend).await?
     {
@@ -1044,6 +999,59 @@ async fn book(
         }
         Err(diagnostic) => Ok(refusal(turn, f, &diagnostic)),
     }
+}
+
+/// The start to confirm: the one chosen, checked again (a chip may be
+/// stale or forged, and the service's length may have changed since it was
+/// offered; the database itself only prevents overlaps), or the one asked
+/// for by name. Otherwise the reply that says why and offers others.
+async fn chosen_start(
+    turn: &mut Turn<'_, '_>,
+    f: &mut Flow,
+    consultant: i64,
+    minutes: i64,
+    exclude: Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> Result<Result<DateTime<Utc>, Reply>, ChatError> {
+    let language = turn.language;
+    let chosen = f.slot.is_some();
+    let asked = match (f.slot, f.date, f.time) {
+        (Some(start), _, _) => Some(start),
+        (None, Some(date), Some(TimeOfDay::At(time))) => {
+            slots::local_instant(turn.tenant, date, time)
+        }
+        _ => None,
+    };
+    let Some(start) = asked else {
+        return offer_slots(turn, f, consultant, minutes, exclude)
+            .await
+            .map(Err);
+    };
+    let Err(why) = slots::check(turn, consultant, start, minutes, exclude).await? else {
+        f.slot = Some(start);
+        return Ok(Ok(start));
+    };
+    let was_confirming = f.awaiting == Some(Awaiting::Confirm);
+    if chosen {
+        // Offer others on that day; a time asked by name keeps its day
+        // and time, so the others come nearest to it.
+        f.slot = None;
+        f.time = None;
+        f.date = Some(local_date(turn.tenant, start));
+    }
+    let mut reply = offer_slots(turn, f, consultant, minutes, exclude).await?;
+    let because = if was_confirming && why == Unbookable::Taken {
+        taken_meanwhile(language)
+    } else {
+        slots::unbookable_by(
+            language,
+            turn.tenant,
+            start,
+            &why,
+            &consultant_name(turn, consultant),
+        )
+    };
+    reply.messages[0].text = format!("{because}\n{}", reply.messages[0].text);
+    Ok(Err(reply))
 }
 
 /// The sorry for a slot someone else took between offer and confirm.
@@ -1620,52 +1628,10 @@ async fn change(
         f.consultant = Some(consultant);
         let minutes = (ends - starts).num_minutes();
         let exclude = Some((starts, ends));
-        if f.slot.is_none()
-            && let (Some(date), Some(TimeOfDay::At(time))) = (f.date, f.time)
-            && let Some(start) = slots::local_instant(turn.tenant, date, time)
-        {
-            match slots::check(turn, consultant, start, minutes, exclude).await? {
-                Ok(()) => f.slot = Some(start),
-                Err(why) => {
-                    let mut reply = offer_slots(turn, f, consultant, minutes, exclude).await?;
-                    let because = slots::unbookable_by(
-                        language,
-                        turn.tenant,
-                        start,
-                        &why,
-                        &consultant_name(turn, consultant),
-                    );
-                    reply.messages[0].text = format!("{because}\n{}", reply.messages[0].text);
-                    return Ok(reply);
-                }
-            }
-        }
-        let Some(new_start) = f.slot else {
-            return offer_slots(turn, f, consultant, minutes, exclude).await;
+        let new_start = match chosen_start(turn, f, consultant, minutes, exclude).await? {
+            Ok(start) => start,
+            Err(reply) => return Ok(reply),
         };
-        // A chip may be stale or forged: the new time must be bookable now
-        // (hours, day off, notice, grid), not only free of overlaps, which
-        // is all the database checks.
-        if let Err(why) = slots::check(turn, consultant, new_start, minutes, exclude).await? {
-            let was_confirming = f.awaiting == Some(Awaiting::Confirm);
-            f.slot = None;
-            f.time = None;
-            f.date = Some(local_date(turn.tenant, new_start));
-            let mut reply = offer_slots(turn, f, consultant, minutes, exclude).await?;
-            let because = if was_confirming && why == Unbookable::Taken {
-                taken_meanwhile(language)
-            } else {
-                slots::unbookable_by(
-                    language,
-                    turn.tenant,
-                    new_start,
-                    &why,
-                    &consultant_name(turn, consultant),
-                )
-            };
-            reply.messages[0].text = format!("{because}\n{}", reply.messages[0].text);
-            return Ok(reply);
-        }
         if f.awaiting != Some(Awaiting::Confirm) || answer.is_none() {
             f.awaiting = Some(Awaiting::Confirm);
             return Ok(confirm_question(
