@@ -31,10 +31,8 @@ use chrono::{DateTime, Utc};
 use meetassist_conversation::language::Language;
 use meetassist_conversation::understand::{self, Awaiting, Context, Directory, Named};
 use meetassist_runtime::chat::model::{Model, ModelKind};
-use meetassist_runtime::chat::{ChatConfig, ChatEngine, Input, Reply, Tenant};
+use meetassist_runtime::chat::{Input, Reply};
 use meetassist_runtime::guard::Guard;
-use meetassist_runtime::guard::execute::{ExecuteOptions, Executor};
-use meetassist_runtime::identity::{OtpSecret, Outbox};
 use meetassist_runtime::testing::TestDatabase;
 use serde::Deserialize;
 
@@ -162,39 +160,17 @@ async fn replay(path: &Path, guard: Arc<Guard>, timed: &mut Vec<Timed>) {
     for sql in &script.setup {
         owner.batch_execute(sql).await.unwrap();
     }
-    let row = owner
-        .query_one(
-            "select name, time_zone from tenants where id = $1",
-            &[&script.tenant],
-        )
-        .await
-        .unwrap();
-    let zone_name: String = row.get(1);
-    let tenant = Tenant {
-        id: script.tenant,
-        name: row.get(0),
-        time_zone: zone_name.parse().unwrap(),
-    };
+    let tenant = meetassist_runtime::testing::tenant(&database, script.tenant).await;
     let directory = Arc::new(directory(&owner, script.tenant).await);
     let outbox = tempfile::tempdir().unwrap();
-    let executor = Executor::connect(
-        &database.owner_url(),
-        ExecuteOptions {
-            time_zone: zone_name,
-            ..ExecuteOptions::default()
-        },
-    )
-    .await
-    .unwrap();
-    let engine = ChatEngine::new(
-        executor,
+    let engine = meetassist_runtime::testing::chat_engine(
+        &database,
+        &tenant,
         guard,
         Model::new(ModelKind::Offline).await.unwrap(),
-        Outbox::new(outbox.path().to_path_buf()),
-        OtpSecret::from_bytes(vec![7; 32]).unwrap(),
-        ChatConfig::default(),
+        outbox.path(),
     )
-    .unwrap();
+    .await;
     let mut now: DateTime<Utc> = DateTime::parse_from_rfc3339(&script.now)
         .unwrap()
         .with_timezone(&Utc);

@@ -9,10 +9,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use meetassist_runtime::chat::bedrock::{BedrockConfig, BedrockModel, StaticCredentials};
 use meetassist_runtime::chat::model::Model;
-use meetassist_runtime::chat::{ChatConfig, ChatEngine, Input, Reply, Tenant};
+use meetassist_runtime::chat::{Input, Reply};
 use meetassist_runtime::guard::Guard;
-use meetassist_runtime::guard::execute::{ExecuteOptions, Executor};
-use meetassist_runtime::identity::{OtpSecret, Outbox};
 use meetassist_runtime::testing::converse::FakeConverse;
 
 use crate::support::TestDatabase;
@@ -46,29 +44,10 @@ async fn play(model: Model, guard: Arc<Guard>, inputs: &[Input]) -> (Vec<Reply>,
     let database = TestDatabase::seeded().await;
     let owner = database.owner().await;
     let outbox = tempfile::tempdir().unwrap();
-    let executor = Executor::connect(
-        &database.owner_url(),
-        ExecuteOptions {
-            time_zone: "Asia/Ho_Chi_Minh".into(),
-            ..ExecuteOptions::default()
-        },
-    )
-    .await
-    .unwrap();
-    let engine = ChatEngine::new(
-        executor,
-        guard,
-        model,
-        Outbox::new(outbox.path().to_path_buf()),
-        OtpSecret::from_bytes(vec![7; 32]).unwrap(),
-        ChatConfig::default(),
-    )
-    .unwrap();
-    let tenant = Tenant {
-        id: 1,
-        name: "An Tâm Consulting".into(),
-        time_zone: "Asia/Ho_Chi_Minh".parse().unwrap(),
-    };
+    let tenant = meetassist_runtime::testing::tenant(&database, 1).await;
+    let engine =
+        meetassist_runtime::testing::chat_engine(&database, &tenant, guard, model, outbox.path())
+            .await;
     let mut replies = Vec::new();
     for input in inputs {
         replies.push(
@@ -182,29 +161,15 @@ async fn with_bedrock_unreachable_the_buttons_still_book() {
     drop(fake);
     let database = TestDatabase::seeded().await;
     let outbox = tempfile::tempdir().unwrap();
-    let executor = Executor::connect(
-        &database.owner_url(),
-        ExecuteOptions {
-            time_zone: "Asia/Ho_Chi_Minh".into(),
-            ..ExecuteOptions::default()
-        },
-    )
-    .await
-    .unwrap();
-    let engine = ChatEngine::new(
-        executor,
+    let tenant = meetassist_runtime::testing::tenant(&database, 1).await;
+    let engine = meetassist_runtime::testing::chat_engine(
+        &database,
+        &tenant,
         guard,
         bedrock(endpoint).await,
-        Outbox::new(outbox.path().to_path_buf()),
-        OtpSecret::from_bytes(vec![7; 32]).unwrap(),
-        ChatConfig::default(),
+        outbox.path(),
     )
-    .unwrap();
-    let tenant = Tenant {
-        id: 1,
-        name: "An Tâm Consulting".into(),
-        time_zone: "Asia/Ho_Chi_Minh".parse().unwrap(),
-    };
+    .await;
     let turn = async |input: Input| {
         let reply = engine.turn(&tenant, "buttons", input, now()).await.unwrap();
         serde_json::to_value(&reply).unwrap()

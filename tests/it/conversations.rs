@@ -11,10 +11,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use meetassist_runtime::chat::model::{Model, ModelKind};
-use meetassist_runtime::chat::{ChatConfig, ChatEngine, Input, Reply, Tenant};
+use meetassist_runtime::chat::{ChatEngine, Input, Reply, Tenant};
 use meetassist_runtime::guard::Guard;
-use meetassist_runtime::guard::execute::{ExecuteOptions, Executor};
-use meetassist_runtime::identity::{OtpSecret, Outbox};
 use serde::Deserialize;
 
 use crate::support::TestDatabase;
@@ -192,37 +190,15 @@ async fn play(path: &Path, guard: Arc<Guard>, transcript: &mut String) -> Result
             .map_err(|e| format!("setup `{sql}`: {e}"))?;
     }
     let outbox_dir = tempfile::tempdir().unwrap();
-    let tenant_row = owner
-        .query_one(
-            "select name, time_zone from tenants where id = $1",
-            &[&script.tenant],
-        )
-        .await
-        .unwrap();
-    let zone: String = tenant_row.get(1);
-    let tenant = Tenant {
-        id: script.tenant,
-        name: tenant_row.get(0),
-        time_zone: zone.parse().unwrap(),
-    };
-    let executor = Executor::connect(
-        &database.owner_url(),
-        ExecuteOptions {
-            time_zone: zone.clone(),
-            ..ExecuteOptions::default()
-        },
-    )
-    .await
-    .unwrap();
-    let engine = ChatEngine::new(
-        executor,
+    let tenant = meetassist_runtime::testing::tenant(&database, script.tenant).await;
+    let engine = meetassist_runtime::testing::chat_engine(
+        &database,
+        &tenant,
         guard,
         Model::new(ModelKind::Offline).await.unwrap(),
-        Outbox::new(outbox_dir.path().to_path_buf()),
-        OtpSecret::from_bytes(vec![7; 32]).unwrap(),
-        ChatConfig::default(),
+        outbox_dir.path(),
     )
-    .unwrap();
+    .await;
     let mut now: DateTime<Utc> = DateTime::parse_from_rfc3339(&script.now)
         .map_err(|e| format!("now: {e}"))?
         .with_timezone(&Utc);
@@ -429,29 +405,15 @@ async fn demo_engine(
     outbox: &Path,
     guard: Arc<Guard>,
 ) -> (ChatEngine, Tenant) {
-    let executor = Executor::connect(
-        &database.owner_url(),
-        ExecuteOptions {
-            time_zone: "Asia/Ho_Chi_Minh".into(),
-            ..ExecuteOptions::default()
-        },
-    )
-    .await
-    .unwrap();
-    let engine = ChatEngine::new(
-        executor,
+    let tenant = meetassist_runtime::testing::tenant(database, 1).await;
+    let engine = meetassist_runtime::testing::chat_engine(
+        database,
+        &tenant,
         guard,
         Model::new(ModelKind::Offline).await.unwrap(),
-        Outbox::new(outbox.to_path_buf()),
-        OtpSecret::from_bytes(vec![9; 32]).unwrap(),
-        ChatConfig::default(),
+        outbox,
     )
-    .unwrap();
-    let tenant = Tenant {
-        id: 1,
-        name: "An Tâm Consulting".into(),
-        time_zone: chrono_tz::Asia::Ho_Chi_Minh,
-    };
+    .await;
     (engine, tenant)
 }
 

@@ -37,10 +37,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use meetassist_runtime::chat::model::{Model, ModelKind};
-use meetassist_runtime::chat::{ChatConfig, ChatEngine, Input, Reply, Tenant};
+use meetassist_runtime::chat::{ChatEngine, Input, Reply, Tenant};
 use meetassist_runtime::guard::Guard;
-use meetassist_runtime::guard::execute::{ExecuteOptions, Executor};
-use meetassist_runtime::identity::{OtpSecret, Outbox};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -227,26 +225,17 @@ impl Bench {
         let database = TestDatabase::seeded().await;
         let owner = database.owner().await;
         let outbox = tempfile::tempdir().unwrap();
-        // Both demo tenants are in Asia/Ho_Chi_Minh; the executor's zone is
+        // Both demo tenants are in Asia/Ho_Chi_Minh; the engine's zone is
         // the session's for rendering times.
-        let executor = Executor::connect(
-            &database.owner_url(),
-            ExecuteOptions {
-                time_zone: "Asia/Ho_Chi_Minh".into(),
-                ..ExecuteOptions::default()
-            },
-        )
-        .await
-        .unwrap();
-        let engine = ChatEngine::new(
-            executor,
+        let zone = meetassist_runtime::testing::tenant(&database, 1).await;
+        let engine = meetassist_runtime::testing::chat_engine(
+            &database,
+            &zone,
             guard,
             Model::new(ModelKind::Offline).await.unwrap(),
-            Outbox::new(outbox.path().to_path_buf()),
-            OtpSecret::from_bytes(vec![7; 32]).unwrap(),
-            ChatConfig::default(),
+            outbox.path(),
         )
-        .unwrap();
+        .await;
         Bench {
             owner,
             engine,

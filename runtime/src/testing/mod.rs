@@ -155,3 +155,55 @@ pub fn guard() -> crate::guard::Guard {
         Err(error) => panic!("cannot load the policy bundle: {error}"),
     }
 }
+
+/// Tenant `id` of `database`, with its name and time zone.
+///
+/// # Panics
+/// When the tenant is missing or its zone unknown: test data is wrong.
+pub async fn tenant(database: &TestDatabase, id: i64) -> crate::chat::Tenant {
+    let row = database
+        .owner()
+        .await
+        .query_one("select name, time_zone from tenants where id = $1", &[&id])
+        .await
+        .expect("reading the tenant");
+    let zone: String = row.get(1);
+    crate::chat::Tenant {
+        id,
+        name: row.get(0),
+        time_zone: zone.parse().expect("a known time zone"),
+    }
+}
+
+/// A conversation engine over `database`'s owner connection (model SQL
+/// still runs as the bot) in `tenant`'s zone, with `model`, mail into
+/// `outbox` and a fixed OTP secret.
+///
+/// # Panics
+/// When the database cannot be reached.
+pub async fn chat_engine(
+    database: &TestDatabase,
+    tenant: &crate::chat::Tenant,
+    guard: std::sync::Arc<crate::guard::Guard>,
+    model: crate::chat::model::Model,
+    outbox: &std::path::Path,
+) -> crate::chat::ChatEngine {
+    let executor = crate::guard::execute::Executor::connect(
+        &database.owner_url(),
+        crate::guard::execute::ExecuteOptions {
+            time_zone: tenant.time_zone.name().to_string(),
+            ..crate::guard::execute::ExecuteOptions::default()
+        },
+    )
+    .await
+    .expect("connecting the engine's pool");
+    crate::chat::ChatEngine::new(
+        executor,
+        guard,
+        model,
+        crate::identity::Outbox::new(outbox.to_path_buf()),
+        crate::identity::OtpSecret::from_bytes(vec![7; 32]).expect("a 32-byte secret"),
+        crate::chat::ChatConfig::default(),
+    )
+    .expect("the default chat configuration")
+}
