@@ -468,8 +468,11 @@ async fn a_hung_call_times_out() {
         .await;
     let elapsed = started.elapsed();
     assert!(matches!(result, Err(ModelError::Timeout(_))), "{result:?}");
+    // It gave up because of the deadline, not before it; the upper bound
+    // only catches "never" (the fake hangs for good), with room for a
+    // loaded CI machine.
     assert!(
-        elapsed >= Duration::from_millis(650) && elapsed < Duration::from_millis(2_000),
+        elapsed >= Duration::from_millis(650) && elapsed < Duration::from_secs(30),
         "{elapsed:?}"
     );
 }
