@@ -27,7 +27,7 @@ fn now() -> DateTime<Utc> {
 async fn bedrock(endpoint: String) -> Model {
     let config = BedrockConfig {
         endpoint: Some(endpoint),
-        timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(10),
         initial_backoff: Duration::from_millis(10),
         credentials: Some(StaticCredentials {
             access_key_id: "AKIDTEST".into(),
