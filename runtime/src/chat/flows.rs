@@ -989,13 +989,16 @@ async fn book(
         }
         Err(diagnostic) if diagnostic.code == "E-CONFLICT" => {
             // Taken between offer and confirm: say sorry, offer fresh ones.
-            f.slot = None;
-            f.time = None;
-            f.date = Some(local_date(turn.tenant, start));
-            let mut reply = offer_slots(turn, f, consultant, minutes, None).await?;
-            reply.messages[0].text =
-                format!("{}\n{}", taken_meanwhile(language), reply.messages[0].text);
-            Ok(reply)
+            forget_slot(turn, f, start);
+            offer_after(
+                turn,
+                f,
+                consultant,
+                minutes,
+                None,
+                taken_meanwhile(language),
+            )
+            .await
         }
         Err(diagnostic) => Ok(refusal(turn, f, &diagnostic)),
     }
@@ -1030,16 +1033,7 @@ async fn chosen_start(
         f.slot = Some(start);
         return Ok(Ok(start));
     };
-    let was_confirming = f.awaiting == Some(Awaiting::Confirm);
-    if chosen {
-        // Offer others on that day; a time asked by name keeps its day
-        // and time, so the others come nearest to it.
-        f.slot = None;
-        f.time = None;
-        f.date = Some(local_date(turn.tenant, start));
-    }
-    let mut reply = offer_slots(turn, f, consultant, minutes, exclude).await?;
-    let because = if was_confirming && why == Unbookable::Taken {
+    let because = if f.awaiting == Some(Awaiting::Confirm) && why == Unbookable::Taken {
         taken_meanwhile(language)
     } else {
         slots::unbookable_by(
@@ -1050,8 +1044,35 @@ async fn chosen_start(
             &consultant_name(turn, consultant),
         )
     };
+    if chosen {
+        // A time asked by name keeps its day and time, so the others come
+        // nearest to it; a chosen one is dropped for others that day.
+        forget_slot(turn, f, start);
+    }
+    offer_after(turn, f, consultant, minutes, exclude, because)
+        .await
+        .map(Err)
+}
+
+/// Drops the chosen `start`, keeping its day for the next offer.
+fn forget_slot(turn: &Turn<'_, '_>, f: &mut Flow, start: DateTime<Utc>) {
+    f.slot = None;
+    f.time = None;
+    f.date = Some(local_date(turn.tenant, start));
+}
+
+/// Offers other starts, after saying `because` why.
+async fn offer_after(
+    turn: &mut Turn<'_, '_>,
+    f: &mut Flow,
+    consultant: i64,
+    minutes: i64,
+    exclude: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    because: String,
+) -> Result<Reply, ChatError> {
+    let mut reply = offer_slots(turn, f, consultant, minutes, exclude).await?;
     reply.messages[0].text = format!("{because}\n{}", reply.messages[0].text);
-    Ok(Err(reply))
+    Ok(reply)
 }
 
 /// The sorry for a slot someone else took between offer and confirm.
@@ -1690,20 +1711,16 @@ async fn change(
                 ))
             }
             Err(diagnostic) if diagnostic.code == "E-CONFLICT" => {
-                f.slot = None;
-                f.time = None;
-                f.date = Some(local_date(turn.tenant, new_start));
-                let mut reply = offer_slots(turn, f, consultant, minutes, exclude).await?;
-                reply.messages[0].text = format!(
-                    "{}\n{}",
-                    t(
-                        language,
-                        "Xin lỗi, giờ đó vừa có người đặt mất.",
-                        "Sorry, that time was just taken."
-                    ),
-                    reply.messages[0].text
-                );
-                Ok(reply)
+                forget_slot(turn, f, new_start);
+                offer_after(
+                    turn,
+                    f,
+                    consultant,
+                    minutes,
+                    exclude,
+                    taken_meanwhile(language),
+                )
+                .await
             }
             Err(diagnostic) => Ok(refusal(turn, f, &diagnostic)),
         };
