@@ -23,7 +23,7 @@
 // A bench panics on what cannot happen with the corpus it was built for.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,37 +34,15 @@ use meetassist_runtime::chat::model::{Model, ModelKind};
 use meetassist_runtime::chat::{Input, Reply};
 use meetassist_runtime::guard::Guard;
 use meetassist_runtime::testing::TestDatabase;
-use serde::Deserialize;
 
-/// The part of a conversation script a replay needs (the test runner's
-/// `Script`, without what it checks).
-#[derive(Deserialize)]
-struct Script {
-    now: String,
-    tenant: i64,
-    sender: String,
-    #[serde(default)]
-    setup: Vec<String>,
-    steps: Vec<Step>,
-}
+// The scripts' format and helpers, shared with the test runner; the bench
+// replays without checking, so the expectations go unread here.
+#[path = "../it/script.rs"]
+#[allow(dead_code)]
+mod script;
 
-#[derive(Deserialize)]
-struct Step {
-    say: Option<String>,
-    tap: Option<Tap>,
-    code: Option<String>,
-    advance: Option<String>,
-    sender: Option<String>,
-}
+use script::{Script, Tap, last_code, parse_advance, scripts};
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Tap {
-    Number(usize),
-    Payload(String),
-}
-
-/// One timed turn, and the context its typed text was read in.
 struct Timed {
     turn: Duration,
     /// The typed text and its context, when the input was text.
@@ -80,48 +58,6 @@ struct Typed {
     language: Option<Language>,
 }
 
-fn scripts() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/conversations");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    files
-}
-
-fn parse_advance(text: &str) -> chrono::Duration {
-    let (number, unit) = text.split_at(text.len() - 1);
-    let n: i64 = number.parse().unwrap();
-    match unit {
-        "s" => chrono::Duration::seconds(n),
-        "m" => chrono::Duration::minutes(n),
-        "h" => chrono::Duration::hours(n),
-        _ => chrono::Duration::days(n),
-    }
-}
-
-/// The 6-digit code of the newest mail in the outbox.
-fn last_code(outbox: &Path) -> String {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(outbox)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-        .collect();
-    files.sort();
-    let text = std::fs::read_to_string(files.last().unwrap()).unwrap();
-    let body = text
-        .split_once("\r\n\r\n")
-        .map_or(text.as_str(), |(_, body)| body);
-    body.split(|c: char| !c.is_ascii_digit())
-        .find(|w| w.len() == 6)
-        .unwrap()
-        .to_string()
-}
-
-/// Tenant 1's directory as the engine loads it: active consultants by
-/// name, services by id.
 async fn directory(owner: &tokio_postgres::Client, tenant: i64) -> Directory {
     let named = |rows: Vec<tokio_postgres::Row>| {
         rows.iter()

@@ -193,7 +193,7 @@ async fn with_bedrock_unreachable_the_buttons_still_book() {
     assert_eq!(email["awaiting"], "email", "{email:#}");
     let otp = turn(Input::Text("huong.nguyen@example.com".into())).await;
     assert_eq!(otp["awaiting"], "otp", "{otp:#}");
-    let code = crate::conversations::last_code(outbox.path());
+    let code = crate::script::last_code(outbox.path());
     let confirm = turn(Input::Text(code)).await;
     assert_eq!(confirm["awaiting"], "confirm", "{confirm:#}");
     let done = turn(Input::QuickReply("YES".into())).await;

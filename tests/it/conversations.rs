@@ -6,151 +6,15 @@
 //! snapshotted so a reviewer sees a changed reply.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use crate::script::{Expect, Script, Tap, count_mail, last_code, parse_advance, scripts};
+use crate::support::TestDatabase;
+use chrono::{DateTime, Utc};
 use meetassist_runtime::chat::model::{Model, ModelKind};
 use meetassist_runtime::chat::{ChatEngine, Input, Reply, Tenant};
 use meetassist_runtime::guard::Guard;
-use serde::Deserialize;
-
-use crate::support::TestDatabase;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Script {
-    /// What the conversation shows.
-    name: String,
-    /// The clock at the first step (RFC 3339).
-    now: String,
-    /// The tenant (the demo data's ids).
-    tenant: i64,
-    /// The default sender.
-    sender: String,
-    /// SQL run as the owner before the first step.
-    #[serde(default)]
-    setup: Vec<String>,
-    steps: Vec<Step>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Step {
-    /// Typed text.
-    say: Option<String>,
-    /// A chip of the last reply to this sender: its number (1-based) or
-    /// its payload.
-    tap: Option<Tap>,
-    /// Type the last emailed code (`right`) or a wrong one (`wrong`).
-    code: Option<String>,
-    /// Move the clock forward first: `30s`, `5m`, `2h`, `31d`.
-    advance: Option<String>,
-    /// Act as another sender.
-    sender: Option<String>,
-    #[serde(default)]
-    expect: Expect,
-    /// Mail sent so far, in total.
-    emails: Option<usize>,
-    /// Database checks after the step, as the owner.
-    #[serde(default)]
-    rows: Vec<RowCheck>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum Tap {
-    Number(usize),
-    Payload(String),
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Expect {
-    intent: Option<String>,
-    /// `null` for "asked nothing"; absent for "don't check".
-    #[serde(default, deserialize_with = "present")]
-    awaiting: Option<Option<String>>,
-    language: Option<String>,
-    #[serde(default)]
-    contains: Vec<String>,
-    #[serde(default)]
-    not_contains: Vec<String>,
-    /// At least this many chips on the last message.
-    chips_at_least: Option<usize>,
-    /// Chip titles that must be there.
-    #[serde(default)]
-    chips: Vec<String>,
-}
-
-fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    T::deserialize(deserializer).map(Some)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RowCheck {
-    /// A query giving one bigint.
-    sql: String,
-    equals: i64,
-}
-
-fn scripts() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/conversations");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    files
-}
-
-fn parse_advance(text: &str) -> Duration {
-    let (number, unit) = text.split_at(text.len() - 1);
-    let n: i64 = number
-        .parse()
-        .unwrap_or_else(|_| panic!("bad advance `{text}`"));
-    match unit {
-        "s" => Duration::seconds(n),
-        "m" => Duration::minutes(n),
-        "h" => Duration::hours(n),
-        "d" => Duration::days(n),
-        _ => panic!("bad advance unit in `{text}`"),
-    }
-}
-
-/// The 6-digit code in the newest mail of the outbox.
-pub(crate) fn last_code(outbox: &Path) -> String {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(outbox)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-        .collect();
-    files.sort();
-    let text = std::fs::read_to_string(files.last().expect("no mail was sent")).unwrap();
-    let body = text
-        .split_once("\r\n\r\n")
-        .map_or(text.as_str(), |(_, body)| body);
-    body.split(|c: char| !c.is_ascii_digit())
-        .find(|w| w.len() == 6)
-        .expect("no 6-digit code in the mail")
-        .to_string()
-}
-
-fn count_mail(outbox: &Path) -> usize {
-    std::fs::read_dir(outbox).map_or(0, |d| {
-        d.filter(|e| {
-            e.as_ref()
-                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml"))
-        })
-        .count()
-    })
-}
 
 fn transcript_line(out: &mut String, who: &str, reply: &Reply) {
     let awaiting = reply.awaiting.map_or("null".to_string(), |a| {

@@ -36,4 +36,5 @@ mod policy_cases;
 mod prompts;
 mod random_queries;
 mod schema_contract;
+mod script;
 mod support;
