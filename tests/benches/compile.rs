@@ -22,6 +22,10 @@
 // A bench panics on what cannot happen with the corpus it was built for.
 #![allow(clippy::unwrap_used)]
 
+/// The allocator the `meetassist` binary uses, so the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
