@@ -13,7 +13,10 @@ use crate::script::{Expect, Script, Tap, count_mail, last_code, parse_advance, s
 use crate::support::TestDatabase;
 use chrono::{DateTime, Utc};
 use meetassist_runtime::chat::model::{Model, ModelKind};
-use meetassist_runtime::chat::{ChatEngine, Input, Reply, Tenant};
+use meetassist_runtime::chat::session::{
+    BoxFuture, ChatState, PgSessions, SessionError, SessionStore, Stored, Transaction,
+};
+use meetassist_runtime::chat::{ChatEngine, ChatError, Input, Reply, Tenant};
 use meetassist_runtime::guard::Guard;
 
 fn transcript_line(out: &mut String, who: &str, reply: &Reply) {
@@ -365,6 +368,87 @@ async fn a_turn_that_fails_midway_keeps_the_previous_state_whole() {
         .await
         .unwrap();
     assert_eq!(serde_json::to_value(retried.awaiting).unwrap(), "slot");
+}
+
+/// Delegates to the real PostgreSQL store, but another writer gets in
+/// between the turn's load and its save (done here in the turn's own
+/// transaction, since `load` holds the row lock against any other).
+struct InterleavedWriter(PgSessions);
+
+impl SessionStore for InterleavedWriter {
+    fn load<'a>(
+        &'a self,
+        transaction: &'a Transaction<'a>,
+        tenant: i64,
+        psid: &'a str,
+    ) -> BoxFuture<'a, Result<Stored, SessionError>> {
+        self.0.load(transaction, tenant, psid)
+    }
+
+    fn save<'a>(
+        &'a self,
+        transaction: &'a Transaction<'a>,
+        tenant: i64,
+        psid: &'a str,
+        loaded: &'a Stored,
+        state: &'a ChatState,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<(), SessionError>> {
+        Box::pin(async move {
+            transaction
+                .execute(
+                    "update chat_sessions set turns = turns + 1 where tenant_id = $1 and psid = $2",
+                    &[&tenant, &psid],
+                )
+                .await?;
+            self.0
+                .save(transaction, tenant, psid, loaded, state, now)
+                .await
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_session_saved_by_someone_else_during_the_turn_fails_the_turn() {
+    let database = TestDatabase::seeded().await;
+    let outbox = tempfile::tempdir().unwrap();
+    let (engine, tenant) = demo_engine(
+        &database,
+        outbox.path(),
+        Arc::new(meetassist_runtime::testing::guard()),
+    )
+    .await;
+    let now = DateTime::parse_from_rfc3339("2026-11-25T09:00:00+07:00")
+        .unwrap()
+        .with_timezone(&Utc);
+    let first = engine
+        .turn(&tenant, "racer", Input::Text("đặt lịch".into()), now)
+        .await
+        .unwrap();
+    assert_eq!(serde_json::to_value(first.awaiting).unwrap(), "consultant");
+    let owner = database.owner().await;
+    let session = async || -> (String, i64) {
+        let row = owner
+            .query_one(
+                "select state::text, turns from chat_sessions where psid = 'racer'",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    let before = session().await;
+    assert_eq!(before.1, 1);
+
+    let engine = engine.with_sessions(Box::new(InterleavedWriter(PgSessions)));
+    let lost = engine
+        .turn(&tenant, "racer", Input::Text("anh An".into()), now)
+        .await;
+    assert!(
+        matches!(lost, Err(ChatError::Session(SessionError::Conflict { .. }))),
+        "the turn must not overwrite a newer session: {lost:?}"
+    );
+    assert_eq!(session().await, before, "nothing of the lost turn was kept");
 }
 
 #[tokio::test]

@@ -14,7 +14,9 @@ use serde_json::Value;
 
 use super::flows;
 use super::model::{Model, SqlRequest};
-use super::session::{ChatState, Exchange, HISTORY_LEN, Offer, PgSessions, SessionError};
+use super::session::{
+    ChatState, Exchange, HISTORY_LEN, Offer, PgSessions, SessionError, SessionStore,
+};
 use super::{Input, MAX_QUICK_REPLIES, Message, Reply};
 use crate::guard::Guard;
 use crate::guard::execute::{ExecuteError, Executor};
@@ -102,6 +104,7 @@ pub struct ChatEngine {
     otp: Otp,
     mail_from: EmailAddress,
     config: ChatConfig,
+    sessions: Box<dyn SessionStore>,
 }
 
 /// What one turn works with.
@@ -144,7 +147,14 @@ impl ChatEngine {
             otp: Otp::new(secret, config.otp.clone()),
             mail_from,
             config,
+            sessions: Box::new(PgSessions),
         })
+    }
+
+    /// The same engine keeping its sessions in `sessions`.
+    pub fn with_sessions(mut self, sessions: Box<dyn SessionStore>) -> Self {
+        self.sessions = sessions;
+        self
     }
 
     /// Issues and checks codes.
@@ -177,8 +187,8 @@ impl ChatEngine {
             .await
             .map_err(|error| ChatError::Database(error.to_string()))?;
         let mut transaction = client.transaction().await?;
-        let stored = PgSessions::load(&*transaction, tenant.id, psid).await?;
-        let mut state = stored.state;
+        let stored = self.sessions.load(&transaction, tenant.id, psid).await?;
+        let mut state = stored.state.clone();
         let customer = identity::linked_customer(&*transaction, tenant.id, psid, now)
             .await
             .map_err(|error| ChatError::Database(error.to_string()))?;
@@ -231,7 +241,9 @@ impl ChatEngine {
         }
         let outgoing = std::mem::take(&mut turn.outgoing);
         drop(turn);
-        PgSessions::save(&*transaction, tenant.id, psid, &state, now).await?;
+        self.sessions
+            .save(&transaction, tenant.id, psid, &stored, &state, now)
+            .await?;
         transaction.commit().await?;
         for email in outgoing {
             // The code is stored; a mail that fails to go out is asked for

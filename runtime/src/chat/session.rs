@@ -5,10 +5,15 @@
 //! leaves the previous state whole. PostgreSQL here; DynamoDB (with a
 //! conditional write on `turns`) comes with the AWS adapters.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use meetassist_conversation::language::{Intent, Language};
 use meetassist_conversation::understand::{Awaiting, TimeOfDay};
 use serde::{Deserialize, Serialize};
+// Re-exported: a store implements its methods on it.
+pub use deadpool_postgres::Transaction;
 use tokio_postgres::GenericClient;
 
 /// Everything the bot remembers about one conversation.
@@ -95,6 +100,12 @@ pub enum SessionError {
     /// The database failed.
     #[error("session store: {0}")]
     Database(#[from] tokio_postgres::Error),
+    /// Another turn saved the session since this one loaded it.
+    #[error("session of sender {psid} changed during the turn")]
+    Conflict {
+        /// The sender.
+        psid: String,
+    },
     /// The stored state is not what this version writes.
     #[error("session of sender {psid} is unreadable: {reason}")]
     Corrupt {
@@ -114,66 +125,127 @@ pub struct Stored {
     pub turns: i64,
 }
 
+/// A store's answer, boxed so that stores can be chosen at run time.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where sessions live between turns.
+///
+/// A store is used inside the turn's database transaction: `load` reads
+/// (and, where the store can, locks) the session, `save` writes it back
+/// only if nobody else saved since `load` (the `turns` it returned), so two
+/// turns racing for one sender never both land. PostgreSQL
+/// ([`PgSessions`]) is the local store; DynamoDB, with a conditional write
+/// on `turns`, comes with the AWS adapters.
+pub trait SessionStore: Send + Sync {
+    /// The session of (`tenant`, `psid`), empty if new.
+    fn load<'a>(
+        &'a self,
+        transaction: &'a Transaction<'a>,
+        tenant: i64,
+        psid: &'a str,
+    ) -> BoxFuture<'a, Result<Stored, SessionError>>;
+
+    /// Stores `state` as turn `loaded.turns + 1`, or fails with
+    /// [`SessionError::Conflict`] when the stored session is no longer the
+    /// one `loaded` read.
+    fn save<'a>(
+        &'a self,
+        transaction: &'a Transaction<'a>,
+        tenant: i64,
+        psid: &'a str,
+        loaded: &'a Stored,
+        state: &'a ChatState,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<(), SessionError>>;
+}
+
 /// Sessions in PostgreSQL (`chat_sessions`), read and written inside the
-/// turn's transaction.
+/// turn's transaction; `load` locks the row until the transaction ends, so
+/// one sender's messages are handled one at a time.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct PgSessions;
 
-impl PgSessions {
-    /// The session of (`tenant`, `psid`), created empty if new, and locked
-    /// until the caller's transaction ends.
-    pub async fn load(
-        client: &impl GenericClient,
+impl SessionStore for PgSessions {
+    fn load<'a>(
+        &'a self,
+        transaction: &'a Transaction<'a>,
         tenant: i64,
-        psid: &str,
-    ) -> Result<Stored, SessionError> {
-        client
-            .execute(
-                "insert into chat_sessions (tenant_id, psid, state) values ($1, $2, '{}')
-                 on conflict do nothing",
-                &[&tenant, &psid],
-            )
-            .await?;
-        let row = client
-            .query_one(
-                "select state::text, turns from chat_sessions
-                 where tenant_id = $1 and psid = $2 for update",
-                &[&tenant, &psid],
-            )
-            .await?;
-        let text: String = row.get(0);
-        let state = if text == "{}" {
-            ChatState::default()
-        } else {
-            serde_json::from_str(&text).map_err(|error| SessionError::Corrupt {
-                psid: psid.to_string(),
-                reason: error.to_string(),
-            })?
-        };
-        Ok(Stored {
-            state,
-            turns: row.get(1),
-        })
+        psid: &'a str,
+    ) -> BoxFuture<'a, Result<Stored, SessionError>> {
+        Box::pin(load(&**transaction, tenant, psid))
     }
 
-    /// Writes the session back (one more turn).
-    pub async fn save(
-        client: &impl GenericClient,
+    fn save<'a>(
+        &'a self,
+        transaction: &'a Transaction<'a>,
         tenant: i64,
-        psid: &str,
-        state: &ChatState,
+        psid: &'a str,
+        loaded: &'a Stored,
+        state: &'a ChatState,
         now: DateTime<Utc>,
-    ) -> Result<(), SessionError> {
-        let text = serde_json::to_string(state).map_err(|error| SessionError::Corrupt {
+    ) -> BoxFuture<'a, Result<(), SessionError>> {
+        Box::pin(save(&**transaction, tenant, psid, loaded.turns, state, now))
+    }
+}
+
+async fn load(
+    client: &impl GenericClient,
+    tenant: i64,
+    psid: &str,
+) -> Result<Stored, SessionError> {
+    client
+        .execute(
+            "insert into chat_sessions (tenant_id, psid, state) values ($1, $2, '{}')
+             on conflict do nothing",
+            &[&tenant, &psid],
+        )
+        .await?;
+    let row = client
+        .query_one(
+            "select state::text, turns from chat_sessions
+             where tenant_id = $1 and psid = $2 for update",
+            &[&tenant, &psid],
+        )
+        .await?;
+    let text: String = row.get(0);
+    let state = if text == "{}" {
+        ChatState::default()
+    } else {
+        serde_json::from_str(&text).map_err(|error| SessionError::Corrupt {
             psid: psid.to_string(),
             reason: error.to_string(),
-        })?;
-        client
-            .execute(
-                "update chat_sessions set state = $3::text::jsonb, turns = turns + 1, updated_at = $4
-                 where tenant_id = $1 and psid = $2",
-                &[&tenant, &psid, &text, &now],
-            )
-            .await?;
+        })?
+    };
+    Ok(Stored {
+        state,
+        turns: row.get(1),
+    })
+}
+
+async fn save(
+    client: &impl GenericClient,
+    tenant: i64,
+    psid: &str,
+    turns: i64,
+    state: &ChatState,
+    now: DateTime<Utc>,
+) -> Result<(), SessionError> {
+    let text = serde_json::to_string(state).map_err(|error| SessionError::Corrupt {
+        psid: psid.to_string(),
+        reason: error.to_string(),
+    })?;
+    let updated = client
+        .execute(
+            "update chat_sessions set state = $3::text::jsonb, turns = turns + 1, updated_at = $4
+             where tenant_id = $1 and psid = $2 and turns = $5",
+            &[&tenant, &psid, &text, &now, &turns],
+        )
+        .await?;
+    if updated == 1 {
         Ok(())
+    } else {
+        Err(SessionError::Conflict {
+            psid: psid.to_string(),
+        })
     }
 }
