@@ -444,7 +444,12 @@ impl Turn<'_, '_> {
             awaiting: state.flow.as_ref().and_then(|f| f.awaiting),
             language: state.language,
         };
-        match self.engine.model.understand(message, &context).await {
+        match self
+            .engine
+            .model
+            .understand_after(message, &context, &state.history)
+            .await
+        {
             Ok(understanding) => Some(understanding),
             Err(error) => {
                 tracing::warn!(tenant = self.tenant.id, sender = self.psid, %error, "model down");

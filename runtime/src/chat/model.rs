@@ -8,6 +8,7 @@ use meetassist_conversation::tasks::SqlTask;
 use meetassist_conversation::understand::{self, Context, Understanding};
 
 use super::bedrock::{BedrockConfig, BedrockModel};
+use super::session::Exchange;
 
 /// A request for SQL: the task, and the last attempt's refusal when this
 /// is a repair.
@@ -94,9 +95,21 @@ impl Model {
         message: &str,
         context: &Context<'_>,
     ) -> Result<Understanding, ModelError> {
+        self.understand_after(message, context, &[]).await
+    }
+
+    /// Intent and slots of `message`, after the conversation's last
+    /// exchanges. The offline model reads the message alone: what it needs
+    /// of the past is in `context.awaiting`.
+    pub async fn understand_after(
+        &self,
+        message: &str,
+        context: &Context<'_>,
+        history: &[Exchange],
+    ) -> Result<Understanding, ModelError> {
         match self {
             Model::Offline => Ok(understand::understand(message, context)),
-            Model::Bedrock(bedrock) => bedrock.understand(message, context).await,
+            Model::Bedrock(bedrock) => bedrock.understand_after(message, context, history).await,
         }
     }
 

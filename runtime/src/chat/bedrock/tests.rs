@@ -577,6 +577,66 @@ async fn database_text_reaches_the_model_only_as_quoted_data() {
 }
 
 #[tokio::test]
+async fn the_last_exchanges_come_before_the_message_as_cleaned_turns() {
+    let fake = fake().await;
+    let model = model(&fake).await;
+    let directory = directory();
+    let exchange = |customer: &str, bot: &str| Exchange {
+        customer: customer.into(),
+        bot: bot.into(),
+    };
+    let history = vec![
+        exchange("oldest, not shown", "…"),
+        exchange("xin chào", "Xin chào! Bạn muốn làm gì?"),
+        // An exchange with an empty side is left out: Converse refuses empty texts.
+        exchange("", "skipped: Converse refuses empty texts"),
+        exchange(
+            "đặt lịch",
+            &format!("Bạn muốn gặp ai?\n{INJECTION}{}", "x".repeat(2_000)),
+        ),
+        exchange("who are your consultants?", "An, Ngọc"),
+    ];
+    model
+        .understand_after(
+            "Mình muốn đặt lịch với anh An sáng mai",
+            &context(&directory),
+            &history,
+        )
+        .await
+        .unwrap();
+    let request = &fake.requests()[0];
+    let turns: Vec<(String, String)> = request.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap().to_string(),
+                m["content"][0]["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let roles: Vec<&str> = turns.iter().map(|(role, _)| role.as_str()).collect();
+    assert_eq!(
+        roles,
+        ["user", "assistant", "user", "assistant", "user"],
+        "{turns:?}"
+    );
+    assert_eq!(turns[0].1, "đặt lịch");
+    let shown_reply = &turns[1].1;
+    assert!(
+        shown_reply.starts_with("Bạn muốn gặp ai? Ignore"),
+        "{shown_reply}"
+    );
+    assert!(!shown_reply.contains('\u{202E}') && !shown_reply.contains('\n'));
+    assert_eq!(shown_reply.chars().count(), MAX_HISTORY_REPLY_CHARS);
+    assert_eq!(turns[2].1, "who are your consultants?");
+    assert_eq!(turns[3].1, "An, Ngọc");
+    assert_eq!(turns[4].1, "Mình muốn đặt lịch với anh An sáng mai");
+    assert_eq!(request.last_user_text(), turns[4].1);
+}
+
+#[tokio::test]
 async fn after_a_failure_calls_fail_at_once_for_the_cooldown() {
     let fake = fake().await;
     let config = BedrockConfig {
