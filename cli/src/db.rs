@@ -4,9 +4,10 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
+use chrono::{DateTime, Duration, Utc};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-use meetassist_runtime::db::{self, MigrateOptions, SeedSource};
+use meetassist_runtime::db::{self, MigrateOptions, PurgeError, Retention, SeedSource};
 use meetassist_runtime::pg::{self, LocalCluster};
 
 use crate::Failure;
@@ -24,6 +25,23 @@ pub enum DbCommand {
         /// A directory of <table>.csv files; without it, the built-in demo data.
         #[arg(long)]
         csv_dir: Option<PathBuf>,
+    },
+    /// Delete what retention no longer keeps, in one transaction: audit
+    /// rows, idle conversations, spent one-time codes, expired sender
+    /// links, counters at zero. Run it daily.
+    Purge {
+        /// Days the guard's audit rows are kept.
+        #[arg(long, default_value_t = 90)]
+        audit_days: i64,
+        /// Days a conversation nobody writes to is kept.
+        #[arg(long, default_value_t = 30)]
+        session_days: i64,
+        /// Hours a sent code is kept (at least 1: the send limits count them).
+        #[arg(long, default_value_t = 24)]
+        code_hours: i64,
+        /// The clock (RFC 3339); now when absent.
+        #[arg(long, env = "MEETASSIST_NOW")]
+        now: Option<String>,
     },
     /// Start a private PostgreSQL from the system's binaries, migrate it,
     /// load the demo data into it when it has no tenant yet, and serve it
@@ -48,6 +66,26 @@ pub async fn run(command: DbCommand, database_url: Option<&str>) -> Result<(), F
             let mut client = connect(database_url).await?;
             let source = csv_dir.map_or(SeedSource::Demo, SeedSource::Dir);
             seed(&mut client, &source).await
+        }
+        DbCommand::Purge {
+            audit_days,
+            session_days,
+            code_hours,
+            now,
+        } => {
+            let retention = Retention {
+                audit: Duration::days(audit_days),
+                idle_session: Duration::days(session_days),
+                code: Duration::hours(code_hours),
+            };
+            let now = match now {
+                Some(text) => DateTime::parse_from_rfc3339(&text)
+                    .map_err(|error| Failure::usage(anyhow!("--now `{text}`: {error}")))?
+                    .with_timezone(&Utc),
+                None => Utc::now(),
+            };
+            let mut client = connect(database_url).await?;
+            purge(&mut client, &retention, now).await
         }
         DbCommand::Up {
             data_dir,
@@ -87,6 +125,25 @@ async fn migrate(
         );
     } else {
         println!("database is at schema version {}", report.version);
+    }
+    Ok(())
+}
+
+async fn purge(
+    client: &mut tokio_postgres::Client,
+    retention: &Retention,
+    now: DateTime<Utc>,
+) -> Result<(), Failure> {
+    let report = db::purge(client, retention, now)
+        .await
+        .map_err(|error| match error {
+            PurgeError::TooShort { .. } => Failure::usage(error),
+            PurgeError::Database(_) => {
+                Failure::refused(anyhow::Error::new(error).context("nothing was deleted"))
+            }
+        })?;
+    for (table, rows) in &report.deleted {
+        println!("{table:<16} {rows:>7} rows deleted");
     }
     Ok(())
 }

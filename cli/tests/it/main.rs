@@ -7,6 +7,7 @@
 
 mod chat;
 mod db_migrate;
+mod db_purge;
 mod db_seed;
 mod guard;
 mod policy_build;
