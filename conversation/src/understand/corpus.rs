@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{NaiveDate, NaiveTime};
 use serde::Deserialize;
 
-use super::{Awaiting, Context, DayPart, Directory, Named, TimeOfDay, Understanding, understand};
+use super::{Awaiting, Context, DayPart, Directory, Named, Reading, TimeOfDay, read};
 use crate::language::{Intent, Language};
 
 /// Floors, set a little under what the corpus reaches, so a regression fails.
@@ -41,6 +41,7 @@ struct Case {
     name: Option<String>,
     answer: Option<bool>,
     choice: Option<usize>,
+    any_consultant: Option<bool>,
 }
 
 fn root() -> PathBuf {
@@ -106,7 +107,7 @@ struct Tally {
     right: usize,
 }
 
-const SLOT_FIELDS: [&str; 10] = [
+const SLOT_FIELDS: [&str; 11] = [
     "consultant",
     "service",
     "date",
@@ -117,6 +118,7 @@ const SLOT_FIELDS: [&str; 10] = [
     "name",
     "answer",
     "choice",
+    "any_consultant",
 ];
 
 #[test]
@@ -164,9 +166,10 @@ fn phrasing_accuracy() {
                 awaiting: case.awaiting,
                 language: None,
             };
-            let got: Understanding = understand(&case.text, &context);
+            let reading: Reading = read(&case.text, &context);
+            let got = &reading.understanding;
             let show = |v: Option<String>| v.unwrap_or_else(|| "-".into());
-            let fields: [(&str, Option<String>, Option<String>); 12] = [
+            let fields: [(&str, Option<String>, Option<String>); 13] = [
                 (
                     "intent",
                     case.intent.map(|i| format!("{i:?}")),
@@ -214,6 +217,12 @@ fn phrasing_accuracy() {
                     "choice",
                     case.choice.map(|c| c.to_string()),
                     got.choice.map(|c| c.to_string()),
+                ),
+                // Only `true` is a value: leaving it out means false.
+                (
+                    "any_consultant",
+                    case.any_consultant.filter(|a| *a).map(|a| a.to_string()),
+                    reading.any_consultant.then(|| true.to_string()),
                 ),
             ];
             for (field, expected, actual) in fields {

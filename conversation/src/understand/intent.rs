@@ -6,12 +6,19 @@
 //! booking; "hủy lịch hẹn" a cancellation, though it says "lịch hẹn".
 //! A pattern starting with `!` counts only when typed with its diacritics:
 //! "doi" alone is đợi (wait) as often as đổi (change).
+//!
+//! Wishes and actions (book, change, cancel, talk to a person) do not count
+//! when negated: "I don't want to cancel", "không muốn hủy nữa". A person
+//! counts only when asked for ("talk to a human", "gặp nhân viên") or named
+//! alone ("agent please"), not when merely mentioned ("verified by staff").
 
 use super::text::{self, Word, is_typo_of};
 use super::{Awaiting, Scan, Understanding};
 use crate::language::Intent;
 
-const HUMAN: &[&str] = &[
+/// People a customer may ask for instead of the bot. Named alone ("by
+/// staff", "the manager said") they ask for nothing: see [`asks_for_person`].
+const PERSON: &[&str] = &[
     "nhân viên",
     "người thật",
     "người thực",
@@ -19,20 +26,78 @@ const HUMAN: &[&str] = &[
     "staff",
     "agent",
     "real person",
-    "a person",
+    "person",
     "operator",
     "tổng đài",
     "tổng đài viên",
     "representative",
     "customer service",
+    "customer support",
     "chăm sóc khách hàng",
     "cskh",
-    "talk to someone",
-    "speak to someone",
     "người trực",
     "quản lý",
     "manager",
     "admin",
+];
+
+/// "someone": a person only after a verb of talking ("talk to someone");
+/// "I need someone to look at my taxes" is a consultation.
+const SOMEONE: &[&str] = &["someone", "somebody", "ai đó"];
+
+/// Verbs that ask to be in touch with a person.
+const TALK: &[&str] = &[
+    "talk",
+    "speak",
+    "chat",
+    "connect",
+    "transfer",
+    "put me through",
+    "contact",
+    "reach",
+    "call",
+    "nói chuyện",
+    "nói",
+    "trao đổi",
+    "gặp",
+    "gọi",
+    "gọi cho",
+    "liên hệ",
+    "liên lạc",
+    "kết nối",
+    "chuyển",
+    "chuyển cho",
+];
+
+/// Wishes that ask for a person named right after them ("I want a
+/// human", "get me an agent", "cho em nhân viên"). "cần" only with its
+/// marks: "can" is English too ("can your staff see my file?").
+const WISH: &[&str] = &[
+    "want",
+    "need",
+    "get me",
+    "give me",
+    "get",
+    "muốn",
+    "!cần",
+    "xin",
+    "cho em",
+    "cho tôi",
+    "cho mình",
+];
+
+/// Words that may stand between a request and the person: "talk to a real
+/// person", "nói chuyện trực tiếp với nhân viên".
+const BETWEEN: &[&str] = &[
+    "to", "with", "a", "an", "the", "your", "me", "us", "live", "actual", "one", "of", "với",
+    "cho", "một", "bên", "trực", "tiếp", "em", "mình", "tôi",
+];
+
+/// Words that may come with a person named alone ("agent please", "nhân
+/// viên ơi"): such a message asks for one.
+const CALLING: &[&str] = &[
+    "please", "pls", "plz", "now", "ơi", "đâu", "đi", "ạ", "nhé", "nha", "a", "an", "the", "real",
+    "live",
 ];
 
 const RESCHEDULE: &[&str] = &[
@@ -294,6 +359,11 @@ const HELP_STRONG: &[&str] = &[
     "làm gì được",
     "what can you do",
     "giúp được gì",
+    "are you human",
+    "are you a human",
+    "are you a real person",
+    "bạn là người thật",
+    "em là người thật",
 ];
 
 /// Questions about the consultants that beat a price question ("chị Mai
@@ -398,34 +468,151 @@ const DESIRE: &[&str] = &[
     "giúp tôi",
 ];
 
+/// Words that negate the phrase right after them: "don't cancel",
+/// "không muốn hủy nữa", "khong huy".
+const NEGATION: &[&str] = &[
+    "not",
+    "don't",
+    "dont",
+    "do not",
+    "didn't",
+    "did not",
+    "never",
+    "no need to",
+    "không",
+    "ko",
+    "k",
+    "kh",
+    "hông",
+    "chưa",
+    "đừng",
+    "chẳng",
+    "chả",
+    "khỏi",
+];
+
+/// Words between a negation and what it negates: "don't want to cancel",
+/// "không cần hủy". Not pronouns: "không em muốn hủy", typed without its
+/// comma, is still "no, I want to cancel".
+const MODAL: &[&str] = &[
+    "want", "wanna", "need", "to", "have", "going", "gonna", "muốn", "cần", "định", "phải",
+];
+
 /// Whether `pattern` (see the module notes for `!`) occurs in `words`.
 fn has(words: &[Word], pattern: &str) -> bool {
+    (0..words.len()).any(|at| match_at(words, at, pattern).is_some())
+}
+
+/// Whether `pattern` occurs in `words` not negated: for wishes and actions
+/// ("I don't want to cancel" is not a cancellation), not for questions
+/// ("anh An không rảnh à" still asks about free time).
+fn has_wanted(words: &[Word], pattern: &str) -> bool {
+    (0..words.len()).any(|at| match_at(words, at, pattern).is_some() && !negated(words, at))
+}
+
+/// The length of `pattern` when it occurs at word `at`.
+fn match_at(words: &[Word], at: usize, pattern: &str) -> Option<usize> {
     let (marked, body) = match pattern.strip_prefix('!') {
         Some(b) => (true, b),
         None => (false, pattern),
     };
     let phrase = text::phrase(body);
+    let exact = text::phrase_at(words, at, &phrase)
+        && (!marked || words[at..at + phrase.len()].iter().all(Word::has_marks));
+    if exact {
+        return Some(phrase.len());
+    }
     let typo_ok =
         phrase.len() == 1 && body.len() >= 6 && body.bytes().all(|b| b.is_ascii_lowercase());
-    (0..words.len()).any(|at| {
-        let exact = text::phrase_at(words, at, &phrase)
-            && (!marked || words[at..at + phrase.len()].iter().all(Word::has_marks));
-        exact || (typo_ok && is_typo_of(&words[at], body))
-    })
+    (typo_ok && words.get(at).is_some_and(|w| is_typo_of(w, body))).then_some(1)
+}
+
+/// Whether a pattern found at `at` is negated: a negation right before it,
+/// maybe through modals, in the same clause. "không hủy được" is "cannot
+/// cancel", still a wish to cancel.
+fn negated(words: &[Word], at: usize) -> bool {
+    let mut start = at;
+    while start > 0 && words[start - 1].is_any(MODAL) && !words[start - 1].ends_clause {
+        start -= 1;
+    }
+    let negation = NEGATION.iter().any(|n| {
+        let phrase = text::phrase(n);
+        start >= phrase.len()
+            && text::phrase_at(words, start - phrase.len(), &phrase)
+            && !words[start - 1].ends_clause
+    });
+    let cannot = words
+        .get(at + 1..)
+        .is_some_and(|rest| rest.iter().take(3).any(|w| w.is_any(&["được", "dc", "đc"])));
+    negation && !cannot
 }
 
 fn any(words: &[Word], patterns: &[&str]) -> bool {
     patterns.iter().any(|p| has(words, p))
 }
 
-/// The intent of a message, given what else was read from it.
+fn any_wanted(words: &[Word], patterns: &[&str]) -> bool {
+    patterns.iter().any(|p| has_wanted(words, p))
+}
+
+/// Whether a request (`requests`) ends right before word `at`, with only
+/// [`BETWEEN`] words in between, not negated.
+fn requested_before(words: &[Word], at: usize, requests: &[&str]) -> bool {
+    let mut end = at;
+    loop {
+        let found = requests.iter().any(|r| {
+            let len = text::phrase(r).len();
+            end >= len && match_at(words, end - len, r) == Some(len) && !negated(words, end - len)
+        });
+        if found {
+            return true;
+        }
+        if end == 0 || at - end >= 4 || !words[end - 1].is_any(BETWEEN) {
+            return false;
+        }
+        end -= 1;
+    }
+}
+
+/// Whether the message asks for a person instead of the bot: a person after
+/// a request ("talk to a human", "gặp nhân viên", "get me an agent"), or
+/// named alone ("customer service", "agent please").
+fn asks_for_person(words: &[Word]) -> bool {
+    // "nhân viên tư vấn", "nhân viên nào": a consultant, unless the
+    // customer wants to talk to one directly.
+    let talk = ["nói chuyện", "trực tiếp", "chat", "gọi", "talk", "speak"];
+    let consultant = |at: usize| {
+        match_at(words, at, "nhân viên").is_some()
+            && words.get(at + 2).is_some_and(|w| w.is_any(&["tư", "nào"]))
+            && !any(words, &talk)
+    };
+    let person = |at: usize, list: &[&str]| {
+        list.iter()
+            .find_map(|p| match_at(words, at, p))
+            .filter(|_| !consultant(at))
+    };
+    (0..words.len()).any(|at| {
+        if let Some(len) = person(at, PERSON) {
+            let alone = words
+                .iter()
+                .enumerate()
+                .all(|(i, w)| (at..at + len).contains(&i) || w.is_any(CALLING));
+            return alone || requested_before(words, at, TALK) || requested_before(words, at, WISH);
+        }
+        person(at, SOMEONE).is_some() && requested_before(words, at, TALK)
+    })
+}
+
+/// The intent of a message, given what else was read from it (`anyone`:
+/// the customer leaves the consultant open).
 pub(super) fn intent(
     scan: &Scan,
     awaiting: Option<Awaiting>,
     read: &Understanding,
+    anyone: bool,
 ) -> Option<Intent> {
     let words = scan.words;
-    let found = detect(words, read);
+    let found = detect(words, read, anyone);
     // Confirming a summary, "hủy"/"cancel" is a no, not a cancellation.
     if awaiting == Some(Awaiting::Confirm)
         && read.answer == Some(false)
@@ -441,7 +628,7 @@ pub(super) fn intent(
         || read.date.is_some()
         || read.week.is_some()
         || read.time.is_some();
-    if slots && any(words, DESIRE) {
+    if (slots || anyone) && any_wanted(words, DESIRE) {
         return Some(Intent::Book);
     }
     let anything = slots
@@ -449,11 +636,12 @@ pub(super) fn intent(
         || read.code.is_some()
         || read.name.is_some()
         || read.answer.is_some()
-        || read.choice.is_some();
+        || read.choice.is_some()
+        || anyone;
     (!anything).then_some(Intent::Other)
 }
 
-fn detect(words: &[Word], read: &Understanding) -> Option<Intent> {
+fn detect(words: &[Word], read: &Understanding, anyone: bool) -> Option<Intent> {
     let availability_words = any(
         words,
         &[
@@ -466,39 +654,24 @@ fn detect(words: &[Word], read: &Understanding) -> Option<Intent> {
             "slots",
         ],
     );
-    let talk = any(
-        words,
-        &["nói chuyện", "trực tiếp", "chat", "gọi", "talk", "speak"],
-    );
-    let human = HUMAN.iter().any(|p| {
-        // "nhân viên tư vấn", "nhân viên nào": a consultant, unless the
-        // customer wants to talk to one directly.
-        if *p == "nhân viên" && !talk {
-            return (0..words.len()).any(|at| {
-                text::phrase_at(words, at, &text::phrase(p))
-                    && !words.get(at + 2).is_some_and(|w| w.is_any(&["tư", "nào"]))
-            });
-        }
-        has(words, p)
-    });
-    if human {
+    if asks_for_person(words) {
         return Some(Intent::Human);
     }
     // "đổi ý" is changing one's mind, not the appointment.
     let changed_mind = any(words, &["đổi ý"]);
     if RESCHEDULE
         .iter()
-        .any(|p| has(words, p) && !(changed_mind && *p == "!đổi"))
+        .any(|p| has_wanted(words, p) && !(changed_mind && *p == "!đổi"))
     {
         return Some(Intent::Reschedule);
     }
-    if any(words, CANCEL) {
+    if any_wanted(words, CANCEL) {
         return Some(Intent::Cancel);
     }
     if any(words, MY_APPOINTMENTS) {
         return Some(Intent::MyAppointments);
     }
-    if any(words, BOOK) {
+    if any_wanted(words, BOOK) {
         return Some(Intent::Book);
     }
     if !availability_words && any(words, MY_APPOINTMENTS_WEAK) {
@@ -521,17 +694,18 @@ fn detect(words: &[Word], read: &Understanding) -> Option<Intent> {
     if any(words, HELP_STRONG) {
         return Some(Intent::Help);
     }
-    if any(words, CONSULTANT_INFO) {
+    // "any consultant", "ai cũng được": anyone will do, not a question
+    // about the consultants.
+    if !anyone && any(words, CONSULTANT_INFO) {
         return Some(Intent::ConsultantInfo);
     }
     if any(words, SERVICES) {
         return Some(Intent::Services);
     }
-    // "ai cũng được": anyone will do, not a question about consultants.
-    if any(words, CONSULTANT_INFO_WEAK) && !any(words, &["ai cũng", "bất kỳ ai", "ai cũng"]) {
+    if !anyone && any(words, CONSULTANT_INFO_WEAK) {
         return Some(Intent::ConsultantInfo);
     }
-    if any(words, BOOK_WEAK) {
+    if any_wanted(words, BOOK_WEAK) {
         return Some(Intent::Book);
     }
     // "about Ngọc": about a consultant; "about my taxes" is not.

@@ -129,7 +129,11 @@ pub struct Understanding {
     pub service: Option<i64>,
     /// A day, resolved against today.
     pub date: Option<NaiveDate>,
-    /// The Monday of a week named without a day ("tuần sau", "next week").
+    /// Where a period named without a day starts, for the engine to search
+    /// from: the Monday of a week ("tuần sau", "next week"), or the first
+    /// day of a month or of its third ("tháng sau", "cuối tháng sau": the
+    /// 21st). The engine reads it as the start of its search, so a month
+    /// fits the field though its name says week.
     pub week: Option<NaiveDate>,
     /// A clock time or part of the day.
     pub time: Option<TimeOfDay>,
@@ -145,16 +149,38 @@ pub struct Understanding {
     pub choice: Option<usize>,
 }
 
+/// One message read: its [`Understanding`] and what that has no field for
+/// yet. The Bedrock model's parser (runtime) builds `Understanding` field by
+/// field, so a new field there breaks it; readings wait here until the
+/// engine takes them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reading {
+    /// What the message says, as the engine reads it today.
+    pub understanding: Understanding,
+    /// The customer leaves the consultant open ("ai cũng được", "anyone
+    /// free at 9?", "any consultant"): the engine may search the whole
+    /// team instead of asking which consultant.
+    pub any_consultant: bool,
+}
+
 /// Reads one customer message.
 pub fn understand(message: &str, context: &Context) -> Understanding {
+    read(message, context).understanding
+}
+
+/// Reads one customer message, with what [`Understanding`] has no field for.
+pub fn read(message: &str, context: &Context) -> Reading {
     let clipped: String = message.chars().take(MAX_CHARS).collect();
     let words = text::words(&clipped);
     if words.is_empty() {
         // A thumbs-up or OK hand answers yes; other emoji say nothing.
         let yes = clipped.chars().any(|c| matches!(c, '👍' | '👌' | '🆗'));
-        return Understanding {
-            answer: yes.then_some(true),
-            ..Understanding::default()
+        return Reading {
+            understanding: Understanding {
+                answer: yes.then_some(true),
+                ..Understanding::default()
+            },
+            any_consultant: false,
         };
     }
     let mut scan = Scan {
@@ -169,6 +195,11 @@ pub fn understand(message: &str, context: &Context) -> Understanding {
     };
     // Asked for a name, "Mai" is a name, not tomorrow.
     out.name = replies::name(&mut scan, context.awaiting);
+    // "I am Lê Thị Thu Hà": a customer's own name, neither dates nor
+    // consultants, and no sign of the language.
+    names::people(&mut scan, context.directory);
+    let any_consultant = names::anyone(&mut scan, context.awaiting);
+    when::rule_out_negated(&mut scan, context);
     let weekday = when::weekday(&mut scan, context.today);
     let strong = names::consultant(&mut scan, context, names::Pass::Strong);
     let dates = when::dates(&mut scan, context);
@@ -180,14 +211,17 @@ pub fn understand(message: &str, context: &Context) -> Understanding {
     out.week = if out.date.is_some() {
         None
     } else {
-        weekday.week.or(dates.week)
+        weekday.from.or(dates.from)
     };
     out.time = time;
     out.choice = replies::choice(&mut scan, context.awaiting);
     out.answer = replies::answer(&scan, context.awaiting);
-    out.intent = intent::intent(&scan, context.awaiting, &out);
+    out.intent = intent::intent(&scan, context.awaiting, &out, any_consultant);
     out.language = detect::language(&scan, context.directory);
-    out
+    Reading {
+        understanding: out,
+        any_consultant,
+    }
 }
 
 /// The words of a message and which of them a reader has claimed.

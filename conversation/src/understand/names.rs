@@ -270,13 +270,25 @@ fn reads_as_name(words: &[Word], at: usize) -> bool {
 }
 
 /// Whether "an" at `at` reads as the English article: before a word that
-/// starts with a vowel sound ("an appointment", "an hour").
+/// starts with a vowel sound ("an appointment", "an hour"), but not before
+/// a preposition or conjunction ("with An on Friday", "An at 9"), and not
+/// capitalised inside a sentence before a lowercase word ("Is An free").
 fn english_article(words: &[Word], at: usize) -> bool {
-    words.get(at + 1).is_some_and(|n| {
-        !n.has_marks()
-            && n.fold.starts_with(['a', 'e', 'i', 'o', 'u', 'h'])
-            && !n.is_any(&["oi", "ơi", "ấy", "ay", "hôm", "hả", "ha", "ở", "o", "ah"])
-    })
+    const NOT_AFTER_ARTICLE: [&str; 17] = [
+        "at", "on", "in", "or", "and", "is", "if", "until", "as", "also", "again", "after",
+        "around", "asap", "instead", "oi", "o",
+    ];
+    let Some(next) = words.get(at + 1) else {
+        return false;
+    };
+    let next_capital = next.original.chars().next().is_some_and(char::is_uppercase);
+    if capitalised_inside(words, at) && !next_capital {
+        return false;
+    }
+    !next.has_marks()
+        && next.fold.starts_with(['a', 'e', 'i', 'o', 'u', 'h'])
+        && !next.is_any(&NOT_AFTER_ARTICLE)
+        && !next.is_any(&["ơi", "ấy", "ay", "hôm", "hả", "ha", "ở", "ah"])
 }
 
 /// Whether the word is capitalised in the middle of a sentence ("hẹn An 9h").
@@ -407,4 +419,145 @@ fn all_matches(words: &[Word], patterns: &[&str]) -> Vec<(usize, usize)> {
         }
     }
     out
+}
+
+/// Phrases that leave the consultant open, anywhere in a message.
+const ANYONE: [&str; 23] = [
+    "anyone",
+    "anybody",
+    "any consultant",
+    "any consultants",
+    "any advisor",
+    "any expert",
+    "any lawyer",
+    "any of them",
+    "any of you",
+    "whoever",
+    "who is free",
+    "who's free",
+    "who is available",
+    "who's available",
+    "ai cũng",
+    "bất kỳ ai",
+    "bất kì ai",
+    "bất cứ ai",
+    "ai rảnh",
+    "ai trống",
+    "ai còn trống",
+    "người nào cũng",
+    "viên nào cũng",
+];
+
+/// Phrases that leave it open only as a reply to "which consultant?".
+const ANYONE_WHEN_ASKED: [&str; 17] = [
+    "any",
+    "either",
+    "no preference",
+    "doesn't matter",
+    "does not matter",
+    "don't mind",
+    "whichever",
+    "you choose",
+    "anh nào cũng",
+    "chị nào cũng",
+    "bạn nào cũng",
+    "nào cũng được",
+    "sao cũng được",
+    "gì cũng được",
+    "không quan trọng",
+    "tùy",
+    "tùy bạn",
+];
+
+/// Whether the customer leaves the consultant open ("ai cũng được",
+/// "anyone free at 9?", "any consultant"), claiming the words: the engine
+/// may then search the whole team.
+pub(super) fn anyone(scan: &mut Scan, awaiting: Option<Awaiting>) -> bool {
+    let asked = awaiting == Some(Awaiting::Consultant);
+    let patterns = ANYONE
+        .iter()
+        .chain(ANYONE_WHEN_ASKED.iter().filter(|_| asked));
+    let mut found = false;
+    for pattern in patterns {
+        let phrase = text::phrase(pattern);
+        for at in 0..scan.words.len() {
+            // "is anyone there?" asks whether the chat is staffed.
+            let there = scan
+                .words
+                .get(at + phrase.len())
+                .is_some_and(|w| w.is_any(&["there", "here"]));
+            if scan.all_free(at, phrase.len()) && text::phrase_at(scan.words, at, &phrase) && !there
+            {
+                scan.take(at, phrase.len());
+                found = true;
+            }
+        }
+    }
+    found
+}
+
+/// Common Vietnamese family names: a capitalised run of words that starts
+/// with one is a person's full name ("Lê Thị Thu Hà", "Nguyen Van Binh").
+const SURNAMES: [&str; 40] = [
+    "nguyễn", "trần", "lê", "phạm", "hoàng", "huỳnh", "phan", "vũ", "võ", "đặng", "bùi", "đỗ",
+    "hồ", "ngô", "dương", "lý", "đinh", "trương", "đoàn", "lâm", "mai", "cao", "tạ", "châu", "lưu",
+    "trịnh", "tô", "hà", "lương", "quách", "kiều", "đào", "đàm", "triệu", "vương", "hứa", "phùng",
+    "chu", "tống", "diệp",
+];
+
+/// The longest full name read: surname, middle names, given name.
+const MAX_NAME_WORDS: usize = 5;
+
+/// Claims the full names of people outside the directory ("I am Lê Thị
+/// Thu Hà"): a name says nothing of the message's language, and its words
+/// are not dates ("Mai") or consultants ("Tuấn"). A consultant's own name
+/// is left to [`consultant`].
+pub(super) fn people(scan: &mut Scan, directory: &Directory) {
+    let mut at = 0;
+    while at < scan.words.len() {
+        let len = name_run(scan, at);
+        let run = &scan.words[at..at + len];
+        if len >= 2 && !directory.consultants.iter().any(|c| names(run, &c.name)) {
+            scan.take_person(at, len);
+        }
+        at += len.max(1);
+    }
+}
+
+/// Whether `run` is a form of the full name `name`: its last words ("Mai
+/// Anh", "Hoàng Phúc", "Nguyễn Văn An") or surname and given name ("Trần
+/// Ngọc").
+fn names(run: &[Word], name: &str) -> bool {
+    let name = text::phrase(name);
+    let tail = run.len() <= name.len()
+        && run
+            .iter()
+            .zip(&name[name.len() - run.len()..])
+            .all(|(w, n)| w.is(n));
+    let ends = match (run, name.as_slice()) {
+        ([first, .., last], [surname, .., given]) => first.is(surname) && last.is(given),
+        _ => false,
+    };
+    tail || ends
+}
+
+/// How many capitalised name words start at `at`, the first a surname
+/// (0 when none).
+fn name_run(scan: &Scan, at: usize) -> usize {
+    let name_word = |i: usize| {
+        scan.free(i).is_some_and(|w| {
+            let mut chars = w.original.chars();
+            chars.next().is_some_and(char::is_uppercase)
+                && chars.all(char::is_lowercase)
+                && w.fold.len() <= 7
+        })
+    };
+    if !name_word(at) || !scan.words[at].is_any(&SURNAMES) {
+        return 0;
+    }
+    let mut len = 1;
+    while len < MAX_NAME_WORDS && !scan.words[at + len - 1].ends_clause && name_word(at + len) {
+        len += 1;
+    }
+    len
 }

@@ -106,9 +106,28 @@ const YES: [&str; 38] = [
 ];
 
 /// No.
-const NO: [&str; 18] = [
-    "không", "ko", "k", "kh", "hông", "hong", "no", "nope", "nah", "thôi", "chưa", "đừng", "sai",
-    "not", "don't", "dont", "negative", "hủy",
+const NO: [&str; 21] = [
+    "không",
+    "ko",
+    "k",
+    "kh",
+    "hông",
+    "hong",
+    "no",
+    "nope",
+    "nah",
+    "thôi",
+    "chưa",
+    "đừng",
+    "sai",
+    "not",
+    "don't",
+    "dont",
+    "do not",
+    "negative",
+    "hủy",
+    "never mind",
+    "nevermind",
 ];
 
 /// Yes or no, when the message is one.
@@ -119,7 +138,11 @@ const NO: [&str; 18] = [
 pub(super) fn answer(scan: &Scan, awaiting: Option<Awaiting>) -> Option<bool> {
     let words = scan.words;
     let confirm = awaiting == Some(Awaiting::Confirm);
-    let content: Vec<&Word> = words.iter().filter(|w| !w.is_any(&POLITE)).collect();
+    // Indices of the words that are not politeness.
+    let kept: Vec<usize> = (0..words.len())
+        .filter(|&i| !words[i].is_any(&POLITE))
+        .collect();
+    let content: Vec<&Word> = kept.iter().map(|&i| &words[i]).collect();
     if content.is_empty() || (!confirm && words.len() > 4) {
         return None;
     }
@@ -134,6 +157,11 @@ pub(super) fn answer(scan: &Scan, awaiting: Option<Awaiting>) -> Option<bool> {
                 .is_some_and(|w| w.is_any(&["em", "tôi", "mình", "i"]))
                 && content.len() > skip + 1,
         );
+    // An opening word another reader claimed ("no preference": anyone will
+    // do) is not a yes or no.
+    if kept.get(skip).is_some_and(|&i| scan.used[i]) {
+        return None;
+    }
     let rest: Vec<Word> = content[skip..].iter().map(|w| (*w).clone()).collect();
     let opens = |patterns: &[&str]| {
         patterns

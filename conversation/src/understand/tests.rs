@@ -184,6 +184,37 @@ fn an_is_not_the_article() {
 }
 
 #[test]
+fn an_before_a_preposition_is_the_name() {
+    assert_eq!(
+        read("Can I book with An on Friday?", None).consultant,
+        Some(AN)
+    );
+    assert_eq!(read("Is An available?", None).consultant, Some(AN));
+    assert_eq!(
+        read("Is there an opening on Monday?", None).consultant,
+        None
+    );
+}
+
+#[test]
+fn a_day_past_the_end_of_next_month_is_none() {
+    // From 2027-01-31, next month is February: no 31st.
+    let dir = demo_directory();
+    let r = read_on("ngày 31 tháng sau", day(2027, 1, 31), None, &dir);
+    assert_eq!(r.date, None);
+    let r = read_on("tháng sau", day(2027, 1, 31), None, &dir);
+    assert_eq!(r.week, Some(day(2027, 2, 1)));
+}
+
+#[test]
+fn a_customer_name_is_not_a_consultant_or_a_date() {
+    let r = read("My name is Nguyễn Minh Tuấn, book with Ngọc", None);
+    assert_eq!((r.consultant, r.date), (Some(2), None));
+    let r = read("I am Trần Thị Mai", None);
+    assert_eq!((r.date, r.language), (None, Some(Language::En)));
+}
+
+#[test]
 fn empty_directory_reads_no_names() {
     let empty = Directory::default();
     let r = read_on("đặt lịch anh An mai 9h", day(2026, 11, 25), None, &empty);
@@ -291,6 +322,12 @@ fn odd_inputs_do_not_panic() {
         "ngày 15",
         "3 ngày nữa",
         "next week",
+        "tháng sau",
+        "cuối tháng sau nữa",
+        "ngày 31 tháng sau",
+        "the 15th of next month",
+        "thứ 2 tháng sau",
+        "not tomorrow, Friday",
     ] {
         let _ = read_on(input, far, None, &dir);
         let _ = read_on(input, NaiveDate::MIN, None, &dir);

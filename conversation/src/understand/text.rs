@@ -36,6 +36,9 @@ pub(crate) struct Word {
     pub fold: String,
     /// The Vietnamese marks the word carries, as a set.
     marks: u16,
+    /// Whether punctuation that ends a clause (, . ; ! ?) follows the word:
+    /// "not tomorrow, Friday" negates only "tomorrow".
+    pub ends_clause: bool,
 }
 
 impl Word {
@@ -46,6 +49,7 @@ impl Word {
             original: text.nfc().collect(),
             fold,
             marks,
+            ends_clause: false,
         }
     }
 
@@ -158,7 +162,8 @@ fn is_joiner(c: char) -> bool {
 pub(crate) fn words(text: &str) -> Vec<Word> {
     let chars: Vec<char> = text.nfc().collect();
     let is_word = |c: char| c.is_alphanumeric() || is_combining_mark(c);
-    let mut pieces: Vec<String> = Vec::new();
+    // Each piece with whether a clause ends after it.
+    let mut pieces: Vec<(String, bool)> = Vec::new();
     let mut current = String::new();
     for (i, &c) in chars.iter().enumerate() {
         let keep = is_word(c)
@@ -167,31 +172,51 @@ pub(crate) fn words(text: &str) -> Vec<Word> {
                 && chars.get(i + 1).is_some_and(|&n| is_word(n)));
         if keep {
             current.push(c);
-        } else if !current.is_empty() {
-            pieces.push(std::mem::take(&mut current));
+            continue;
+        }
+        if !current.is_empty() {
+            pieces.push((std::mem::take(&mut current), false));
+        }
+        if is_clause_end(c)
+            && let Some(last) = pieces.last_mut()
+        {
+            last.1 = true;
         }
     }
     if !current.is_empty() {
-        pieces.push(current);
+        pieces.push((current, false));
     }
     let mut out = Vec::new();
-    for piece in pieces {
-        if piece.contains('@') {
-            out.push(Word::new(&piece));
-            continue;
-        }
-        for part in split_piece(&piece) {
-            // English possessives and contractions: "Tuan's" → "Tuan", "'s".
-            match part.strip_suffix("'s").or_else(|| part.strip_suffix("’s")) {
-                Some(stem) if !stem.is_empty() => {
-                    out.push(Word::new(stem));
-                    out.push(Word::new("'s"));
-                }
-                _ => out.push(Word::new(&part)),
-            }
+    for (piece, ends_clause) in pieces {
+        split_into(&piece, &mut out);
+        if let Some(last) = out.last_mut() {
+            last.ends_clause = ends_clause;
         }
     }
     out
+}
+
+/// Punctuation that ends a clause.
+fn is_clause_end(c: char) -> bool {
+    matches!(c, ',' | '.' | ';' | '!' | '?' | '…' | '，' | '。')
+}
+
+/// Splits one piece (see [`words`]) into words, appended to `out`.
+fn split_into(piece: &str, out: &mut Vec<Word>) {
+    if piece.contains('@') {
+        out.push(Word::new(piece));
+        return;
+    }
+    for part in split_piece(piece) {
+        // English possessives and contractions: "Tuan's" → "Tuan", "'s".
+        match part.strip_suffix("'s").or_else(|| part.strip_suffix("’s")) {
+            Some(stem) if !stem.is_empty() => {
+                out.push(Word::new(stem));
+                out.push(Word::new("'s"));
+            }
+            _ => out.push(Word::new(&part)),
+        }
+    }
 }
 
 /// Splits one run of word characters and joiners (see [`words`]).
@@ -341,6 +366,15 @@ mod tests {
                 "9h30"
             ]
         );
+    }
+
+    #[test]
+    fn clause_ends() {
+        let ends: Vec<bool> = words("not tomorrow, Friday. 9:30 Mr.An")
+            .iter()
+            .map(|w| w.ends_clause)
+            .collect();
+        assert_eq!(ends, [false, true, true, false, false, false]);
     }
 
     #[test]

@@ -6,11 +6,14 @@
 //! next Monday (Vietnamese weeks run Monday to Sunday), a day and month
 //! already past means next year, a bare "ngày 15" already past next month.
 //! A clock hour without a part of the day takes the business-hours reading:
-//! 1–6 is the afternoon, 7–11 the morning, 12 noon.
+//! 1–6 is the afternoon, 7–11 the morning, 12 noon. A month named without a
+//! day ("tháng sau", "next month") is where a search starts: its first day,
+//! or the first day of its third ("đầu/giữa/cuối tháng sau": the 1st, 11th,
+//! 21st, as Vietnamese split a month into thượng, trung and hạ tuần).
 
-use chrono::{Datelike, Days, NaiveDate, NaiveTime, Weekday};
+use chrono::{Datelike, Days, Months, NaiveDate, NaiveTime, Weekday};
 
-use super::text::{Word, is_typo_of};
+use super::text::{self, Word, is_typo_of};
 use super::{Awaiting, Context, DayPart, Scan, TimeOfDay};
 
 /// A weekday phrase, claimed before names so that "tuan" in "thu 2 tuan
@@ -19,8 +22,9 @@ use super::{Awaiting, Context, DayPart, Scan, TimeOfDay};
 pub(super) struct Found {
     /// The day, when one was named.
     pub date: Option<NaiveDate>,
-    /// The Monday of a week named without a day.
-    pub week: Option<NaiveDate>,
+    /// Where a period named without a day starts: the Monday of a week
+    /// ("tuần sau"), the first day of a month or of its third ("tháng sau").
+    pub from: Option<NaiveDate>,
 }
 
 /// Which week a weekday falls in.
@@ -32,6 +36,8 @@ enum Which {
     This,
     /// In the week `n` weeks after the current one.
     WeekAfter(u64),
+    /// The first one in the month `n` months after the current one.
+    InMonth(u32),
 }
 
 fn monday_of(day: NaiveDate) -> Option<NaiveDate> {
@@ -53,7 +59,21 @@ fn resolve(today: NaiveDate, weekday: Weekday, which: Which) -> Option<NaiveDate
         }
         Which::WeekAfter(n) => monday_of(today)?
             .checked_add_days(Days::new(7 * n + u64::from(weekday.num_days_from_monday()))),
+        Which::InMonth(n) => {
+            let first = day_in_month(today, n, 1)?;
+            let ahead =
+                (7 + weekday.num_days_from_monday() - first.weekday().num_days_from_monday()) % 7;
+            first.checked_add_days(Days::new(u64::from(ahead)))
+        }
     }
+}
+
+/// Day `day` of the month `months` after today's.
+fn day_in_month(today: NaiveDate, months: u32, day: u32) -> Option<NaiveDate> {
+    today
+        .with_day(1)?
+        .checked_add_months(Months::new(months))?
+        .with_day(day)
 }
 
 /// The weekday named by the word(s) at `i`, and how many words it takes.
@@ -147,6 +167,71 @@ fn week_at(words: &[Word], i: usize) -> Option<(u64, usize)> {
     None
 }
 
+/// "tháng sau", "tháng tới", "tháng sau nữa", "next month" at `i`: months
+/// ahead and length.
+fn month_at(words: &[Word], i: usize) -> Option<(u32, usize)> {
+    let w = words.get(i)?;
+    let next = words.get(i + 1)?;
+    if w.is_str("tháng") && next.is_any(&["sau", "tới", "toi"]) {
+        if words.get(i + 2).is_some_and(|t| t.is_str("nữa")) {
+            return Some((2, 3));
+        }
+        return Some((1, 2));
+    }
+    if w.fold == "next" && next.fold == "month" {
+        return Some((1, 2));
+    }
+    None
+}
+
+/// A third of a month before a month phrase at `i` ("đầu tháng sau",
+/// "early next month", "the end of next month"): its first day and how many
+/// words it takes before `i`.
+fn third_before(words: &[Word], i: usize) -> (u32, usize) {
+    const THIRDS: [(&str, u32); 12] = [
+        ("đầu", 1),
+        ("early", 1),
+        ("beginning of", 1),
+        ("start of", 1),
+        ("giữa", 11),
+        ("mid", 11),
+        ("middle of", 11),
+        ("the middle of", 11),
+        ("cuối", 21),
+        ("late", 21),
+        ("end of", 21),
+        ("the end of", 21),
+    ];
+    // The longest phrase wins: "the end of" over "end of".
+    let mut best = (1, 0);
+    for (words_of, day) in THIRDS {
+        let phrase = text::phrase(words_of);
+        let len = phrase.len();
+        if i >= len && text::phrase_at(words, i - len, &phrase) && len > best.1 {
+            best = (day, len);
+        }
+    }
+    best
+}
+
+/// Claims a month named without a day and returns where it starts.
+fn month(scan: &mut Scan, today: NaiveDate) -> Option<NaiveDate> {
+    let mut from = None;
+    for i in 0..scan.words.len() {
+        let Some((months, len)) = month_at(scan.words, i).filter(|(_, len)| scan.all_free(i, *len))
+        else {
+            continue;
+        };
+        let (day, before) = match third_before(scan.words, i) {
+            (day, before) if scan.all_free(i - before, before) => (day, before),
+            _ => (1, 0),
+        };
+        from = from.or(day_in_month(today, months, day));
+        scan.take(i - before, before + len);
+    }
+    from
+}
+
 /// Claims weekday phrases ("thứ 3 tuần sau", "next Tuesday", "t7", "cn này")
 /// and weeks without a day ("tuần sau").
 pub(super) fn weekday(scan: &mut Scan, today: NaiveDate) -> Found {
@@ -202,6 +287,10 @@ pub(super) fn weekday(scan: &mut Scan, today: NaiveDate) -> Found {
                 Which::WeekAfter(weeks)
             };
             end += 1 + wlen;
+        } else if let Some((months, mlen)) = month_at(scan.words, end) {
+            // "thứ 2 tháng sau": the first Monday of next month.
+            which = Which::InMonth(months);
+            end += mlen;
         } else if after.is_some_and(|a| a.is_any(&["này", "nay"])) {
             which = Which::This;
             end += 1;
@@ -226,11 +315,99 @@ pub(super) fn weekday(scan: &mut Scan, today: NaiveDate) -> Found {
             if i > 0 && scan.words[i - 1].is_any(&["cuối", "đầu"]) && weeks > 0 {
                 continue;
             }
-            found.week = monday_of(today).and_then(|m| m.checked_add_days(Days::new(7 * weeks)));
+            found.from = monday_of(today).and_then(|m| m.checked_add_days(Days::new(7 * weeks)));
             scan.take(i, len);
         }
     }
     found
+}
+
+/// Words that rule out the date or time right after them: "not tomorrow,
+/// Friday", "không phải thứ 2 mà thứ 3", "thứ 6 chứ không phải mai".
+const NOT: [&str; 7] = [
+    "not",
+    "không phải",
+    "ko phải",
+    "k phải",
+    "instead of",
+    "thay vì",
+    "rather than",
+];
+
+/// Words that may stand between such a negation and its date: "not on
+/// Friday", "not free tomorrow", "không phải vào sáng mai".
+const NOT_FILLER: [&str; 10] = [
+    "on",
+    "at",
+    "in",
+    "the",
+    "for",
+    "available",
+    "free",
+    "vào",
+    "lúc",
+    "là",
+];
+
+/// Words that end what a negation rules out: "not tomorrow but Friday",
+/// "không phải mai mà là thứ 6".
+const CONTRAST: [&str; 8] = [
+    "but", "then", "instead", "rather", "mà", "nhưng", "chứ", "thì",
+];
+
+/// The most words a negation reaches.
+const NOT_REACH: usize = 5;
+
+/// Claims the dates and times a negation rules out, so that the readers
+/// after it find the one meant: "not tomorrow, Friday" is Friday.
+pub(super) fn rule_out_negated(scan: &mut Scan, context: &Context) {
+    let words = scan.words;
+    for at in 0..words.len() {
+        let Some(len) = NOT.iter().find_map(|n| {
+            let phrase = text::phrase(n);
+            text::phrase_at(words, at, &phrase).then_some(phrase.len())
+        }) else {
+            continue;
+        };
+        if words[at + len - 1].ends_clause {
+            continue;
+        }
+        let start = at + len;
+        let mut end = start;
+        while end < words.len() && end - start < NOT_REACH && !words[end].is_any(&CONTRAST) {
+            end += 1;
+            if words[end - 1].ends_clause {
+                break;
+            }
+        }
+        for i in dates_in(scan, context, start, end) {
+            scan.take(i, 1);
+        }
+    }
+}
+
+/// The words of `start..end` that the date and time readers claim, when
+/// the first of them opens the range (after fillers like "on").
+fn dates_in(scan: &Scan, context: &Context, start: usize, end: usize) -> Vec<usize> {
+    let mut window = Scan {
+        words: scan.words,
+        used: (0..scan.words.len())
+            .map(|i| scan.used[i] || !(start..end).contains(&i))
+            .collect(),
+        person: scan.person.clone(),
+    };
+    weekday(&mut window, context.today);
+    dates(&mut window, context);
+    time(&mut window, context.awaiting);
+    let claimed: Vec<usize> = (start..end)
+        .filter(|&i| window.used[i] && !scan.used[i])
+        .collect();
+    let opens = claimed.first().is_some_and(|&first| {
+        scan.words[start..first]
+            .iter()
+            .all(|w| w.is_any(&NOT_FILLER))
+    });
+    if opens { claimed } else { Vec::new() }
 }
 
 const MONTHS: [(&str, &str); 12] = [
@@ -398,6 +575,12 @@ pub(super) fn dates(scan: &mut Scan, context: &Context) -> Found {
                     len = 6;
                 }
                 date = calendar(today, d, m, year);
+            } else if let Some((months, mlen)) =
+                month_at(words, i + 2).filter(|(_, mlen)| scan.all_free(i + 2, *mlen))
+            {
+                // "ngày 15 tháng sau": the 15th of next month.
+                len = 2 + mlen;
+                date = day_in_month(today, months, d);
             }
             numeric = numeric.or(date);
             scan.take(i, len);
@@ -431,20 +614,20 @@ pub(super) fn dates(scan: &mut Scan, context: &Context) -> Found {
             continue;
         }
         if let Some(d) = day_number(w) {
-            let (of, month_at) = if next.is_some_and(|x| x.fold == "of") {
+            let (of, month_word) = if next.is_some_and(|x| x.fold == "of") {
                 (1, i + 2)
             } else {
                 (0, i + 1)
             };
             if let Some(m) = scan
-                .free(month_at)
+                .free(month_word)
                 .filter(|x| x.fold != "may" || of == 1)
                 .and_then(month_of)
             {
                 let mut len = 2 + of;
                 let mut year = None;
                 if let Some(y) = scan
-                    .free(month_at + 1)
+                    .free(month_word + 1)
                     .filter(|x| x.fold.len() == 4)
                     .and_then(year_of)
                 {
@@ -454,6 +637,16 @@ pub(super) fn dates(scan: &mut Scan, context: &Context) -> Found {
                 numeric = numeric.or(calendar(today, d, m, year));
                 scan.take(i, len);
                 i += len;
+                continue;
+            }
+            // "the 15th of next month", "15th next month".
+            if let Some((months, mlen)) = month_at(words, month_word)
+                .filter(|(_, mlen)| scan.all_free(month_word, *mlen))
+                .filter(|_| of == 1 || !w.is_number())
+            {
+                numeric = numeric.or(day_in_month(today, months, d));
+                scan.take(i, 1 + of + mlen);
+                i += 1 + of + mlen;
                 continue;
             }
             // "the 15th", "on the 1st": a day of this month ("the 2nd" alone
@@ -559,9 +752,10 @@ pub(super) fn dates(scan: &mut Scan, context: &Context) -> Found {
             }
         }
     }
+    let month = month(scan, today);
     Found {
         date: numeric.or(relative),
-        week,
+        from: week.or(month),
     }
 }
 
