@@ -147,40 +147,23 @@ pub struct Understanding {
     pub answer: Option<bool>,
     /// A 1-based choice among the options the bot offered.
     pub choice: Option<usize>,
-}
-
-/// One message read: its [`Understanding`] and what that has no field for
-/// yet. The Bedrock model's parser (runtime) builds `Understanding` field by
-/// field, so a new field there breaks it; readings wait here until the
-/// engine takes them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Reading {
-    /// What the message says, as the engine reads it today.
-    pub understanding: Understanding,
     /// The customer leaves the consultant open ("ai cũng được", "anyone
-    /// free at 9?", "any consultant"): the engine may search the whole
-    /// team instead of asking which consultant.
+    /// free at 9?", "any consultant"): the engine searches the whole team
+    /// instead of asking which consultant.
+    #[serde(default)]
     pub any_consultant: bool,
 }
 
 /// Reads one customer message.
 pub fn understand(message: &str, context: &Context) -> Understanding {
-    read(message, context).understanding
-}
-
-/// Reads one customer message, with what [`Understanding`] has no field for.
-pub fn read(message: &str, context: &Context) -> Reading {
     let clipped: String = message.chars().take(MAX_CHARS).collect();
     let words = text::words(&clipped);
     if words.is_empty() {
         // A thumbs-up or OK hand answers yes; other emoji say nothing.
         let yes = clipped.chars().any(|c| matches!(c, '👍' | '👌' | '🆗'));
-        return Reading {
-            understanding: Understanding {
-                answer: yes.then_some(true),
-                ..Understanding::default()
-            },
-            any_consultant: false,
+        return Understanding {
+            answer: yes.then_some(true),
+            ..Understanding::default()
         };
     }
     let mut scan = Scan {
@@ -218,10 +201,8 @@ pub fn read(message: &str, context: &Context) -> Reading {
     out.answer = replies::answer(&scan, context.awaiting);
     out.intent = intent::intent(&scan, context.awaiting, &out, any_consultant);
     out.language = detect::language(&scan, context.directory);
-    Reading {
-        understanding: out,
-        any_consultant,
-    }
+    out.any_consultant = any_consultant;
+    out
 }
 
 /// The words of a message and which of them a reader has claimed.

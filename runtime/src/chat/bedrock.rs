@@ -722,7 +722,8 @@ never an id that is not in it.\n\
 - date: a day as YYYY-MM-DD; week: the Monday (YYYY-MM-DD) of a week named without a day (\"tuần sau\").\n\
 - time: a clock time as HH:MM (24 h; \"3 giờ chiều\" is 15:00), or morning, afternoon or evening.\n\
 - email, code (exactly six digits), name (only when the bot asked for it), answer (true for yes, false \
-for no), choice (a 1-based number among the options shown), language (vi or en, from how the message is \
+for no), choice (a 1-based number among the options shown), any_consultant (true when the customer \
+leaves the consultant open: \"anyone\", \"ai cũng được\"), language (vi or en, from how the message is \
 written; leave it out when the message shows neither).\n",
     );
     let _ = writeln!(
@@ -762,6 +763,7 @@ fn classify_schema() -> Value {
             "name": {"type": "string"},
             "answer": {"type": "boolean"},
             "choice": {"type": "integer", "minimum": 1},
+            "any_consultant": {"type": "boolean", "description": "true when the customer leaves the consultant open (\"anyone\", \"ai cũng được\")"},
             "language": {"type": "string", "enum": ["vi", "en"]}
         }
     })
@@ -793,6 +795,7 @@ struct ClassifyInput {
     name: Option<String>,
     answer: Option<bool>,
     choice: Option<u32>,
+    any_consultant: Option<bool>,
     language: Option<Language>,
 }
 
@@ -857,6 +860,7 @@ fn parse_understanding(input: &Value, directory: &Directory) -> Result<Understan
         name,
         answer: raw.answer,
         choice,
+        any_consultant: raw.any_consultant.unwrap_or(false),
     })
 }
 

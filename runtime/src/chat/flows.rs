@@ -312,7 +312,10 @@ fn apply_understanding(
     }
     let Some(f) = flow.as_mut() else {
         // A date alone ("thời tiết hôm nay") is not a booking.
-        if understanding.consultant.is_some() || understanding.time.is_some() {
+        if understanding.consultant.is_some()
+            || understanding.any_consultant
+            || understanding.time.is_some()
+        {
             // "anh An mai 9h" with no verb: a booking in the making.
             let mut next = Flow::new(Intent::Book);
             fill_slots(turn, &mut next, understanding);
@@ -329,6 +332,15 @@ fn fill_slots(turn: &mut Turn<'_, '_>, flow: &mut Flow, understanding: &Understa
         && flow.consultant != Some(consultant)
     {
         flow.consultant = Some(consultant);
+        flow.slot = None;
+    }
+    // "Ai cũng được": the team, until a consultant is named or picked.
+    if understanding.any_consultant
+        && understanding.consultant.is_none()
+        && flow.intent != Intent::Reschedule
+    {
+        flow.any_consultant = true;
+        flow.consultant = None;
         flow.slot = None;
     }
     // A new service keeps a chosen slot: `book` checks it again for the
@@ -632,7 +644,7 @@ fn ask_consultant(turn: &Turn<'_, '_>, f: &mut Flow) -> Reply {
 
 async fn availability(turn: &mut Turn<'_, '_>, f: &mut Flow) -> Result<Reply, ChatError> {
     let Some(consultant) = f.consultant else {
-        if f.date.is_some() || f.time.is_some() {
+        if f.any_consultant || f.date.is_some() || f.time.is_some() {
             return team_availability(turn, f).await;
         }
         return Ok(ask_consultant(turn, f));
@@ -645,10 +657,30 @@ async fn availability(turn: &mut Turn<'_, '_>, f: &mut Flow) -> Result<Reply, Ch
 /// each one's first free times that day, as chips that start a booking.
 async fn team_availability(turn: &mut Turn<'_, '_>, f: &mut Flow) -> Result<Reply, ChatError> {
     let language = turn.language;
-    let date = f.date.unwrap_or_else(|| local_date(turn.tenant, turn.now));
+    let today = local_date(turn.tenant, turn.now);
     let minutes = service_minutes(turn, f.service).await?;
     let ids: Vec<i64> = turn.directory.consultants.iter().map(|c| c.id).collect();
-    let team = slots::load_team(turn, &ids, date, date, minutes, None).await?;
+    // A day named is that day; none ("anyone free?") is the first day from
+    // today (or the week asked for) on which someone has room.
+    let (first, last) = match f.date {
+        Some(date) => (date, date),
+        None => {
+            let first = f.from.unwrap_or(today).max(today);
+            (
+                first,
+                first + Duration::days(turn.engine.config().horizon_days),
+            )
+        }
+    };
+    let team = slots::load_team(turn, &ids, first, last, minutes, None).await?;
+    let date = first
+        .iter_days()
+        .take_while(|day| *day <= last)
+        .find(|day| {
+            team.iter()
+                .any(|a| !a.bookable_starts(*day, *day).is_empty())
+        })
+        .unwrap_or(first);
     let mut lines = Vec::new();
     let mut chips = Vec::new();
     let asked = match f.time {
@@ -879,6 +911,21 @@ async fn book(
     resend: bool,
 ) -> Result<Reply, ChatError> {
     let language = turn.language;
+    // Asked for an email, the customer changes the booking instead ("can
+    // we do next week?"): answer that first; the email is asked again
+    // before anything is booked.
+    let changes_booking = understanding.is_some_and(|u| {
+        u.email.is_none()
+            && (u.consultant.is_some()
+                || u.any_consultant
+                || u.service.is_some()
+                || u.date.is_some()
+                || u.week.is_some()
+                || u.time.is_some())
+    });
+    if f.awaiting == Some(Awaiting::Email) && changes_booking {
+        f.awaiting = None;
+    }
     if turn.customer.is_none()
         && matches!(
             f.awaiting,
@@ -889,6 +936,9 @@ async fn book(
         return Ok(reply);
     }
     let Some(consultant) = f.consultant else {
+        if f.any_consultant {
+            return team_availability(turn, f).await;
+        }
         return Ok(ask_consultant(turn, f));
     };
     let Some(service) = f.service else {

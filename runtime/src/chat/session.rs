@@ -38,6 +38,9 @@ pub struct Flow {
     pub awaiting: Option<Awaiting>,
     /// Chosen consultant.
     pub consultant: Option<i64>,
+    /// Any consultant will do: search the team.
+    #[serde(default)]
+    pub any_consultant: bool,
     /// Chosen service.
     pub service: Option<i64>,
     /// Chosen local date.
@@ -62,6 +65,7 @@ impl Flow {
             intent,
             awaiting: None,
             consultant: None,
+            any_consultant: false,
             service: None,
             date: None,
             from: None,

@@ -210,7 +210,7 @@ fn classify_input_is_parsed_strictly() {
     let full = parse(json!({
         "intent": "reschedule", "consultant": 2, "service": 1, "week": "2026-12-03",
         "time": "15:30", "email": " a@b.example ", "code": "123456", "name": "Hương\n",
-        "answer": true, "choice": 2, "language": "en"
+        "answer": true, "choice": 2, "any_consultant": true, "language": "en"
     }))
     .unwrap();
     assert_eq!(
@@ -229,6 +229,7 @@ fn classify_input_is_parsed_strictly() {
             name: Some("Hương".into()),
             answer: Some(true),
             choice: Some(2),
+            any_consultant: true,
         }
     );
     assert_eq!(parse(json!({})).unwrap(), Understanding::default());
