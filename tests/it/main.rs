@@ -16,7 +16,12 @@
 //! - `otp`: email verification codes and their limits (also under
 //!   concurrent requests), sender links, the mail outbox, the OTP secret.
 //! - `prompts`: every customer message of `fixtures/prompts/` through the
-//!   engine with the offline model; the SQL each turn judged, snapshotted.
+//!   engine with the offline model, and the ones that list Bedrock
+//!   recordings again with the Bedrock model on them; the SQL each turn
+//!   judged (and each repair), snapshotted.
+//! - `conversations`: the scripts of `fixtures/conversations/` played
+//!   turn by turn, checked and snapshotted; a turn that fails keeps the
+//!   previous state; a session saved meanwhile fails the turn.
 //! - `bedrock`: the engine with the Bedrock model (the real SDK against a
 //!   fake Converse server replaying `fixtures/bedrock/`).
 

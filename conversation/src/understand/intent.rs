@@ -190,6 +190,10 @@ const MY_APPOINTMENTS: &[&str] = &[
     "what's my",
     "upcoming appointments",
     "my schedule",
+    "all appointments",
+    "show appointments",
+    "show me appointments",
+    "list appointments",
 ];
 
 /// Own-appointment phrases that also open availability questions ("em có

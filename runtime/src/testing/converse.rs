@@ -8,7 +8,9 @@
 //! `text`. The first match in file-name order wins; a request nothing
 //! matches gets a 400 `ValidationException` naming it. The server can be
 //! told to throttle (429 `ThrottlingException`) or to hang, and keeps
-//! every request it got for the test to inspect.
+//! every request it got for the test to inspect. A test can serve a chosen
+//! list of recordings ([`FakeConverse::load_files`]) and change it between
+//! cases ([`FakeConverse::set_recordings`]).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -52,6 +54,14 @@ pub struct Recording {
     pub when: String,
     /// The Converse response body, verbatim.
     pub reply: Value,
+}
+
+impl Recording {
+    /// Whether this recording answers a request to `model` whose last user
+    /// message is `last_user_text` (the fake's matching rule).
+    pub fn answers(&self, model: &str, last_user_text: &str) -> bool {
+        self.model == model && last_user_text.contains(&self.when)
+    }
 }
 
 /// One request the fake received.
@@ -145,18 +155,27 @@ impl FakeConverse {
             .join("bedrock")
     }
 
-    /// Every recording of `dir` (`*.json`), in file-name order.
+    /// Every recording of `dir` (`*.json`, not its subdirectories), in
+    /// file-name order.
     pub fn load(dir: &Path) -> Result<Vec<Recording>, FakeError> {
-        let unreadable = |path: &Path, reason: String| FakeError::Recording {
-            path: path.to_path_buf(),
-            reason,
-        };
         let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| unreadable(dir, e.to_string()))?
+            .map_err(|e| FakeError::Recording {
+                path: dir.to_path_buf(),
+                reason: e.to_string(),
+            })?
             .filter_map(|entry| entry.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == "json"))
             .collect();
         paths.sort();
+        Self::load_files(&paths)
+    }
+
+    /// The recordings of `paths`, in the order given.
+    pub fn load_files(paths: &[PathBuf]) -> Result<Vec<Recording>, FakeError> {
+        let unreadable = |path: &Path, reason: String| FakeError::Recording {
+            path: path.to_path_buf(),
+            reason,
+        };
         paths
             .iter()
             .map(|path| {
@@ -213,6 +232,12 @@ impl FakeConverse {
     /// The URL to give the SDK as its endpoint.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// Replays `recordings` from now on instead of the ones it had (the
+    /// requests received so far are kept).
+    pub fn set_recordings(&self, recordings: Vec<Recording>) {
+        self.with_state(|state| state.recordings = recordings);
     }
 
     /// Sets how the next requests are throttled.
@@ -319,7 +344,7 @@ async fn answer(state: &Mutex<State>, request: Request<Incoming>) -> Response<Fu
             match state
                 .recordings
                 .iter()
-                .find(|r| r.model == request.model && text.contains(&r.when))
+                .find(|r| r.answers(&request.model, &text))
             {
                 Some(recording) => Action::Reply(StatusCode::OK, None, recording.reply.clone()),
                 None => Action::Reply(
