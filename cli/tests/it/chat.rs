@@ -96,7 +96,7 @@ async fn one_json_line_per_action_and_the_session_outlives_the_process() {
         }
     }
     assert_eq!(first[0]["intent"], "greeting");
-    assert_eq!(first[0]["awaiting"], Value::Null);
+    assert_eq!(first[0]["awaiting"], "topic");
     assert_eq!(first[1]["intent"], "book");
     assert_eq!(first[1]["awaiting"], "service");
     assert_eq!(first[2]["awaiting"], "slot");

@@ -90,7 +90,8 @@ pub enum Awaiting {
     Confirm,
     /// Which of the customer's appointments.
     Appointment,
-    /// What the customer wants to talk about.
+    /// What the customer wants to do or talk about: the menu of a
+    /// greeting, of help, or of a message the bot could not place.
     Topic,
 }
 

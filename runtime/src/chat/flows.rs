@@ -416,7 +416,7 @@ async fn fallback(
                 return Ok(reply(
                     language,
                     Intent::Other,
-                    None,
+                    Some(Awaiting::Topic),
                     t(
                         language,
                         "Xin lỗi, lúc này mình chưa đọc được tin nhắn. Bạn chọn giúp mình một mục bên dưới nhé.",
@@ -443,7 +443,7 @@ async fn step(
         return Ok(reply(
             language,
             Intent::Other,
-            None,
+            Some(Awaiting::Topic),
             t(
                 language,
                 "Mình là trợ lý đặt lịch tư vấn. Bạn muốn làm gì?",
@@ -462,10 +462,11 @@ async fn step(
         Intent::Greeting | Intent::Help | Intent::Other => {
             let intent = f.intent;
             *flow = None;
+            // The menu asks what the customer wants to do: a topic.
             Ok(reply(
                 language,
                 intent,
-                None,
+                Some(Awaiting::Topic),
                 match intent {
                     Intent::Greeting => format!(
                         "{} {}",
@@ -473,11 +474,11 @@ async fn step(
                         t(
                             language,
                             &format!(
-                                "{}. Mình có thể giúp bạn xem lịch trống, đặt, đổi hoặc hủy lịch tư vấn.",
+                                "{}. Mình có thể giúp bạn xem lịch trống, đặt, đổi hoặc hủy lịch tư vấn. Bạn cần mình giúp gì?",
                                 turn.tenant.name
                             ),
                             &format!(
-                                "{}. I can show free slots and book, reschedule or cancel a consultation.",
+                                "{}. I can show free slots and book, reschedule or cancel a consultation. What can I do for you?",
                                 turn.tenant.name
                             ),
                         )
