@@ -1622,6 +1622,21 @@ async fn change(
     {
         return Ok(reply);
     }
+    // "Thôi, không hủy nữa" while asked which appointment: nothing changes.
+    if f.awaiting == Some(Awaiting::Appointment) && answer == Some(false) {
+        f.awaiting = None;
+        return Ok(reply(
+            language,
+            f.intent,
+            None,
+            t(
+                language,
+                "Vâng, lịch hẹn của bạn giữ nguyên.",
+                "OK, your appointments stay as they are.",
+            ),
+            menu(language),
+        ));
+    }
     let rows = upcoming(turn).await?;
     let appointments: Vec<_> = rows
         .iter()
@@ -1685,11 +1700,19 @@ async fn change(
             f.awaiting,
             format!(
                 "{}\n{}",
-                t(
-                    language,
-                    "Bạn muốn thay đổi lịch hẹn nào?",
-                    "Which appointment?"
-                ),
+                if f.intent == Intent::Cancel {
+                    t(
+                        language,
+                        "Bạn muốn hủy lịch hẹn nào?",
+                        "Which appointment do you want to cancel?",
+                    )
+                } else {
+                    t(
+                        language,
+                        "Bạn muốn đổi lịch hẹn nào?",
+                        "Which appointment do you want to move?",
+                    )
+                },
                 lines.join("\n")
             ),
             chips,
