@@ -35,6 +35,11 @@ pub struct ChatConfig {
     pub horizon_days: i64,
     /// A model repair attempts per task after a refusal.
     pub max_repairs: usize,
+    /// A "yes" to a summary asked longer ago than this confirms nothing:
+    /// the summary is checked and asked again.
+    pub confirm_expiry: Duration,
+    /// A flow nobody answered for this long is forgotten.
+    pub flow_expiry: Duration,
     /// The OTP rules.
     pub otp: OtpConfig,
     /// The address OTP mail comes from.
@@ -49,6 +54,8 @@ impl Default for ChatConfig {
             max_offers: 5,
             horizon_days: 14,
             max_repairs: 2,
+            confirm_expiry: Duration::minutes(30),
+            flow_expiry: Duration::hours(24),
             otp: OtpConfig::default(),
             mail_from: "no-reply@meetassist.example".to_string(),
         }
@@ -157,6 +164,23 @@ impl ChatEngine {
         self
     }
 
+    /// What a pause of `idle` since the last turn does to the flow: after
+    /// `flow_expiry` it is forgotten (and its chips with it); after
+    /// `confirm_expiry` a pending "confirm?" is no longer open, so a late
+    /// "yes" gets the summary again, checked anew, instead of a write the
+    /// customer may have forgotten asking for.
+    fn age(&self, state: &mut ChatState, idle: Duration) {
+        if idle > self.config.flow_expiry {
+            state.flow = None;
+            state.offered.clear();
+        } else if idle > self.config.confirm_expiry
+            && let Some(flow) = state.flow.as_mut()
+            && flow.awaiting == Some(Awaiting::Confirm)
+        {
+            flow.awaiting = None;
+        }
+    }
+
     /// Issues and checks codes.
     pub(crate) fn otp(&self) -> &Otp {
         &self.otp
@@ -189,6 +213,9 @@ impl ChatEngine {
         let mut transaction = client.transaction().await?;
         let stored = self.sessions.load(&transaction, tenant.id, psid).await?;
         let mut state = stored.state.clone();
+        if let Some(last) = stored.updated_at {
+            self.age(&mut state, now - last);
+        }
         let customer = identity::linked_customer(&*transaction, tenant.id, psid, now)
             .await
             .map_err(|error| ChatError::Database(error.to_string()))?;

@@ -127,6 +127,8 @@ pub struct Stored {
     pub state: ChatState,
     /// Turns so far (the version a store can condition its write on).
     pub turns: i64,
+    /// When the last turn was saved; `None` for a new session.
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 /// A store's answer, boxed so that stores can be chosen at run time.
@@ -206,7 +208,7 @@ async fn load(
         .await?;
     let row = client
         .query_one(
-            "select state::text, turns from chat_sessions
+            "select state::text, turns, updated_at from chat_sessions
              where tenant_id = $1 and psid = $2 for update",
             &[&tenant, &psid],
         )
@@ -220,9 +222,12 @@ async fn load(
             reason: error.to_string(),
         })?
     };
+    let turns: i64 = row.get(1);
     Ok(Stored {
         state,
-        turns: row.get(1),
+        turns,
+        // The row's default is the insert's clock, not the turn's.
+        updated_at: (turns > 0).then(|| row.get(2)),
     })
 }
 
