@@ -123,7 +123,7 @@ fn the_classify_prompt_shows_the_directory_as_quoted_data() {
         id: 9,
         name: INJECTION.into(),
     });
-    let prompt = classify_prompt(&context(&directory));
+    let prompt = classify_prompt(&context(&directory), &[]);
     assert_eq!(prompt.matches(DATA_CLOSE).count(), 1, "{prompt}");
     assert!(!prompt.contains("instructions\"}"), "{prompt}");
     assert!(!prompt.contains("\nSYSTEM:"), "{prompt}");
@@ -146,7 +146,7 @@ fn the_classify_prompt_says_what_the_bot_awaits() {
     let mut context = context(&directory);
     context.awaiting = Some(Awaiting::Otp);
     context.language = Some(Language::En);
-    let prompt = classify_prompt(&context);
+    let prompt = classify_prompt(&context, &[]);
     assert!(prompt.contains("the six-digit code"), "{prompt}");
     assert!(prompt.contains("English (en)"), "{prompt}");
 }
@@ -578,7 +578,7 @@ async fn database_text_reaches_the_model_only_as_quoted_data() {
 }
 
 #[tokio::test]
-async fn the_last_exchanges_come_before_the_message_as_cleaned_turns() {
+async fn the_last_exchanges_reach_the_model_only_as_quoted_data() {
     let fake = fake().await;
     let model = model(&fake).await;
     let directory = directory();
@@ -589,13 +589,12 @@ async fn the_last_exchanges_come_before_the_message_as_cleaned_turns() {
     let history = vec![
         exchange("oldest, not shown", "…"),
         exchange("xin chào", "Xin chào! Bạn muốn làm gì?"),
-        // An exchange with an empty side is left out: Converse refuses empty texts.
-        exchange("", "skipped: Converse refuses empty texts"),
+        // A bot reply quoting a consultant's bio from the database.
         exchange(
-            "đặt lịch",
-            &format!("Bạn muốn gặp ai?\n{INJECTION}{}", "x".repeat(2_000)),
+            "anh An là ai?",
+            &format!("Nguyễn Văn An: {INJECTION}{}", "x".repeat(2_000)),
         ),
-        exchange("who are your consultants?", "An, Ngọc"),
+        exchange("[CONSULTANT:1]", "Bạn cần tư vấn dịch vụ nào?"),
     ];
     model
         .understand_after(
@@ -606,35 +605,27 @@ async fn the_last_exchanges_come_before_the_message_as_cleaned_turns() {
         .await
         .unwrap();
     let request = &fake.requests()[0];
-    let turns: Vec<(String, String)> = request.body["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["role"].as_str().unwrap().to_string(),
-                m["content"][0]["text"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    let roles: Vec<&str> = turns.iter().map(|(role, _)| role.as_str()).collect();
+    // One user message: earlier turns are never turns of the conversation.
+    assert_eq!(request.body["messages"].as_array().unwrap().len(), 1);
     assert_eq!(
-        roles,
-        ["user", "assistant", "user", "assistant", "user"],
-        "{turns:?}"
+        request.last_user_text(),
+        "Mình muốn đặt lịch với anh An sáng mai"
     );
-    assert_eq!(turns[0].1, "đặt lịch");
-    let shown_reply = &turns[1].1;
+    let system = request.system_text();
+    assert_eq!(system.matches(DATA_CLOSE).count(), 1, "{system}");
+    assert!(!system.contains(INJECTION));
+    let turns = data_block(&system)["earlier_turns"].clone();
+    let turns = turns.as_array().unwrap();
+    assert_eq!(turns.len(), 3, "{turns:?}");
+    assert_eq!(turns[0]["customer"], "xin chào");
+    let quoted = turns[1]["bot"].as_str().unwrap();
     assert!(
-        shown_reply.starts_with("Bạn muốn gặp ai? Ignore"),
-        "{shown_reply}"
+        quoted.starts_with("Nguyễn Văn An: Ignore previous"),
+        "{quoted}"
     );
-    assert!(!shown_reply.contains('\u{202E}') && !shown_reply.contains('\n'));
-    assert_eq!(shown_reply.chars().count(), MAX_HISTORY_REPLY_CHARS);
-    assert_eq!(turns[2].1, "who are your consultants?");
-    assert_eq!(turns[3].1, "An, Ngọc");
-    assert_eq!(turns[4].1, "Mình muốn đặt lịch với anh An sáng mai");
-    assert_eq!(request.last_user_text(), turns[4].1);
+    assert!(!quoted.contains('\u{202E}') && !quoted.contains('\n'));
+    assert_eq!(quoted.chars().count(), MAX_HISTORY_REPLY_CHARS);
+    assert_eq!(turns[2]["customer"], "[CONSULTANT:1]");
 }
 
 #[tokio::test]
