@@ -12,7 +12,7 @@ use clap::Args;
 use meetassist_compiler::describe::{Session, StatementKind};
 use meetassist_compiler::{Compiled, Diagnostic, ParamValue};
 use meetassist_runtime::guard::execute::{ExecuteError, ExecuteOptions, Executor};
-use meetassist_runtime::guard::{Audit, Guard};
+use meetassist_runtime::guard::{Audit, Guard, diagnostic_json};
 use meetassist_runtime::policy::bundle;
 use meetassist_runtime::policy::host::{EngineConfig, Limits, PolicyEngine, PolicyHost};
 use serde_json::{Value, json};
@@ -233,16 +233,7 @@ fn print_accepted(compiled: &Compiled, rows: Option<&[Value]>, audit: &Audit, as
 
 fn refuse(diagnostic: &Diagnostic, sql: &str, as_json: bool) -> Result<(), Failure> {
     if as_json {
-        let span = diagnostic.span.map(|span| {
-            json!({
-                "start": {"line": span.start.line, "column": span.start.column},
-                "end": {"line": span.end.line, "column": span.end.column},
-            })
-        });
-        println!(
-            "{}",
-            json!({"error": {"code": diagnostic.code, "message": diagnostic.message, "span": span, "hint": diagnostic.hint}})
-        );
+        println!("{}", json!({"error": diagnostic_json(diagnostic)}));
     } else {
         print!("{}", diagnostic.render(sql));
     }

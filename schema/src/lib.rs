@@ -60,6 +60,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_tenant_by_slug"),
     migration!(5, "0005_identity"),
     migration!(6, "0006_chat_sessions"),
+    migration!(7, "0007_audit_refusal"),
 ];
 
 /// The tables `meetassist db seed` loads, in load order (a row may only

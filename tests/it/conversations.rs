@@ -18,6 +18,7 @@ use meetassist_runtime::chat::session::{
 };
 use meetassist_runtime::chat::{ChatEngine, ChatError, Input, Reply, Tenant};
 use meetassist_runtime::guard::Guard;
+use serde_json::Value;
 
 fn transcript_line(out: &mut String, who: &str, reply: &Reply) {
     let awaiting = reply.awaiting.map_or("null".to_string(), |a| {
@@ -449,6 +450,70 @@ async fn a_session_saved_by_someone_else_during_the_turn_fails_the_turn() {
         "the turn must not overwrite a newer session: {lost:?}"
     );
     assert_eq!(session().await, before, "nothing of the lost turn was kept");
+}
+
+#[tokio::test]
+async fn a_statement_the_database_refuses_is_audited_with_the_reason() {
+    let database = TestDatabase::seeded().await;
+    let outbox = tempfile::tempdir().unwrap();
+    let (engine, tenant) = demo_engine(
+        &database,
+        outbox.path(),
+        Arc::new(meetassist_runtime::testing::guard()),
+    )
+    .await;
+    let now = DateTime::parse_from_rfc3339("2026-11-25T09:00:00+07:00")
+        .unwrap()
+        .with_timezone(&Utc);
+    let owner = database.owner().await;
+    meetassist_runtime::identity::link_sender(
+        &owner,
+        1,
+        "refused",
+        1,
+        now,
+        chrono::TimeDelta::days(30),
+    )
+    .await
+    .unwrap();
+    let say = async |text: &str| {
+        engine
+            .turn(&tenant, "refused", Input::Text(text.into()), now)
+            .await
+            .unwrap()
+    };
+    let asked = say("Book a tax consultation with Mr. An next Monday at 3pm").await;
+    assert_eq!(serde_json::to_value(asked.awaiting).unwrap(), "confirm");
+    // The guard accepts the INSERT; the database no longer lets the bot
+    // role write (as a trigger, a constraint or a revoked grant would).
+    owner
+        .batch_execute("revoke insert on appointments from meetassist_bot")
+        .await
+        .unwrap();
+    let refused = say("yes").await;
+    assert_eq!(serde_json::to_value(refused.awaiting).unwrap(), Value::Null);
+    assert!(
+        !refused.messages[0].text.contains("Booked"),
+        "{:?}",
+        refused.messages
+    );
+    let row = owner
+        .query_one(
+            "select refused_with, refusal->>'code', refusal->>'message'
+             from sql_audit where psid = 'refused' and final_sql like 'INSERT%'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (guard_code, code, message): (Option<String>, String, String) =
+        (row.get(0), row.get(1), row.get(2));
+    assert_eq!(guard_code, None, "the guard accepted it");
+    assert_eq!(code, "E-DB-DENIED");
+    assert!(message.contains("appointments"), "{message}");
+    assert_eq!(
+        crate::support::count(&owner, "select id from appointments where customer_id = 1 and starts_at = '2026-11-30 15:00+07'").await,
+        0
+    );
 }
 
 #[tokio::test]

@@ -157,6 +157,9 @@ struct Judged {
     compiled: Option<String>,
     params: Value,
     refused_with: Option<String>,
+    /// Why it gave no answer, in full: the guard's diagnostic, or the
+    /// database's refusal of an accepted statement.
+    refusal: Option<Value>,
     policies: Value,
     /// The guard's time for it (not snapshotted).
     elapsed_us: i64,
@@ -383,7 +386,7 @@ impl Bench {
     async fn judged(&self, tenant: i64, psid: &str, after: i64) -> Vec<Judged> {
         self.owner
             .query(
-                "select customer_id, original_sql, final_sql, params::text, refused_with, policies::text, elapsed_us
+                "select customer_id, original_sql, final_sql, params::text, refused_with, policies::text, elapsed_us, refusal::text
                  from sql_audit where tenant_id = $1 and psid = $2 and id > $3 order by id",
                 &[&tenant, &psid, &after],
             )
@@ -398,6 +401,9 @@ impl Bench {
                 refused_with: row.get(4),
                 policies: serde_json::from_str(row.get::<_, &str>(5)).unwrap(),
                 elapsed_us: row.get(6),
+                refusal: row
+                    .get::<_, Option<&str>>(7)
+                    .map(|text| serde_json::from_str(text).unwrap()),
             })
             .collect()
     }
@@ -406,20 +412,27 @@ impl Bench {
 /// A statement as the snapshot shows it.
 fn render_statement(out: &mut String, judged: &Judged) {
     let _ = writeln!(out, "model:    {}", judged.original);
+    let reason = |refusal: &Option<Value>| match refusal {
+        Some(r) => format!(
+            "{}: {}",
+            r["code"].as_str().unwrap_or("?"),
+            r["message"].as_str().unwrap_or("?")
+        ),
+        None => "(no reason recorded)".to_string(),
+    };
     match (&judged.compiled, &judged.refused_with) {
         (Some(compiled), None) => {
             let _ = writeln!(out, "compiled: {compiled}");
             let _ = writeln!(out, "params:   {}", judged.params);
+            if judged.refusal.is_some() {
+                let _ = writeln!(out, "DATABASE REFUSED: {}", reason(&judged.refusal));
+            }
         }
-        (compiled, refused) => {
+        (compiled, _) => {
             if let Some(compiled) = compiled {
                 let _ = writeln!(out, "compiled: {compiled}");
             }
-            let _ = writeln!(
-                out,
-                "REFUSED:  {}",
-                refused.as_deref().unwrap_or("(no reason recorded)")
-            );
+            let _ = writeln!(out, "REFUSED:  {}", reason(&judged.refusal));
         }
     }
     let fired: Vec<String> = judged

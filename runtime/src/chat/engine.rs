@@ -18,8 +18,8 @@ use super::session::{
     ChatState, Exchange, HISTORY_LEN, Offer, PgSessions, SessionError, SessionStore,
 };
 use super::{Input, MAX_QUICK_REPLIES, Message, Reply};
-use crate::guard::Guard;
 use crate::guard::execute::{ExecuteError, Executor};
+use crate::guard::{Guard, diagnostic_json};
 use crate::identity::{self, EmailAddress, Mailer, Otp, OtpConfig, OtpSecret, Outbox};
 
 /// How the conversation behaves; defaults are the product's.
@@ -329,7 +329,7 @@ impl Turn<'_, '_> {
                 }
             };
             let (result, audit) = self.engine.guard.compile(&sql, self.session());
-            self.record_audit(&audit, result.as_ref().ok()).await?;
+            let audited = self.record_audit(&audit, &result).await?;
             let compiled = match result {
                 Ok(compiled) => compiled,
                 Err(diagnostic) => {
@@ -347,17 +347,19 @@ impl Turn<'_, '_> {
                 Ok(rows) => match missing_column(task, &rows) {
                     None => return Ok(Ok(rows)),
                     Some(column) => {
-                        last = Some((
-                            sql,
-                            Diagnostic::new(
-                                "E-COLUMNS",
-                                format!("the result has no column `{column}`"),
-                            )
-                            .hint(format!("return exactly: {}", task.columns().join(", "))),
-                        ));
+                        let diagnostic = Diagnostic::new(
+                            "E-COLUMNS",
+                            format!("the result has no column `{column}`"),
+                        )
+                        .hint(format!("return exactly: {}", task.columns().join(", ")));
+                        self.record_refusal(audited, &diagnostic).await?;
+                        last = Some((sql, diagnostic));
                     }
                 },
-                Err(ExecuteError::Refused(diagnostic)) => return Ok(Err(diagnostic)),
+                Err(ExecuteError::Refused(diagnostic)) => {
+                    self.record_refusal(audited, &diagnostic).await?;
+                    return Ok(Err(diagnostic));
+                }
                 Err(ExecuteError::Unavailable(reason)) => return Err(ChatError::Database(reason)),
             }
         }
@@ -380,11 +382,17 @@ impl Turn<'_, '_> {
             })
     }
 
+    /// Records a judged statement; its audit row's id.
     async fn record_audit(
         &mut self,
         audit: &crate::guard::Audit,
-        compiled: Option<&meetassist_compiler::Compiled>,
-    ) -> Result<(), ChatError> {
+        result: &Result<meetassist_compiler::Compiled, Diagnostic>,
+    ) -> Result<i64, ChatError> {
+        let compiled = result.as_ref().ok();
+        let refusal = result
+            .as_ref()
+            .err()
+            .map(|diagnostic| diagnostic_json(diagnostic).to_string());
         let policies: Vec<Value> = audit
             .policies
             .iter()
@@ -401,10 +409,12 @@ impl Turn<'_, '_> {
             })
             .unwrap_or_default();
         let elapsed = i64::try_from(audit.elapsed.as_micros()).unwrap_or(i64::MAX);
-        self.transaction
-            .execute(
-                "insert into sql_audit (tenant_id, psid, customer_id, original_sql, final_sql, params, refused_with, policies, elapsed_us)
-                 values ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8::text::jsonb, $9)",
+        let row = self
+            .transaction
+            .query_one(
+                "insert into sql_audit (tenant_id, psid, customer_id, original_sql, final_sql, params, refused_with, policies, elapsed_us, refusal)
+                 values ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8::text::jsonb, $9, $10::text::jsonb)
+                 returning id",
                 &[
                     &self.tenant.id,
                     &self.psid,
@@ -415,7 +425,24 @@ impl Turn<'_, '_> {
                     &audit.refused_with,
                     &Value::Array(policies).to_string(),
                     &elapsed,
+                    &refusal,
                 ],
+            )
+            .await?;
+        Ok(row.get(0))
+    }
+
+    /// Records why a statement the guard accepted did not give an answer
+    /// (the database refused it, or its result lacked a column).
+    async fn record_refusal(
+        &mut self,
+        audited: i64,
+        diagnostic: &Diagnostic,
+    ) -> Result<(), ChatError> {
+        self.transaction
+            .execute(
+                "update sql_audit set refusal = $2::text::jsonb where id = $1",
+                &[&audited, &diagnostic_json(diagnostic).to_string()],
             )
             .await?;
         Ok(())

@@ -30,6 +30,24 @@ pub struct Audit {
     pub elapsed: Duration,
 }
 
+/// A diagnostic as JSON, the shape the model's repair loop, `compile
+/// --json` and the audit all use: `{"code", "message", "span": {"start":
+/// {"line", "column"}, "end": …} | null, "hint": … | null}`.
+pub fn diagnostic_json(diagnostic: &Diagnostic) -> serde_json::Value {
+    let span = diagnostic.span.map(|span| {
+        serde_json::json!({
+            "start": {"line": span.start.line, "column": span.start.column},
+            "end": {"line": span.end.line, "column": span.end.column},
+        })
+    });
+    serde_json::json!({
+        "code": diagnostic.code,
+        "message": diagnostic.message,
+        "span": span,
+        "hint": diagnostic.hint,
+    })
+}
+
 /// One policy module's part in a verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyRecord {
