@@ -186,8 +186,16 @@ const MY_APPOINTMENTS: &[&str] = &[
     "have i booked",
     "am i booked",
     "when is my",
+    "when's my",
     "what is my",
     "what's my",
+    "is my appointment",
+    "is my meeting",
+    "is my session",
+    "is my booking",
+    "is my consultation",
+    "am i seeing",
+    "am i meeting",
     "upcoming appointments",
     "my schedule",
     "all appointments",
@@ -231,6 +239,48 @@ const BOOK: &[&str] = &[
     "sign up",
     "hẹn gặp",
     "book in",
+];
+
+/// Questions of when: "lịch với anh Tuấn là mấy giờ vậy".
+const WHEN_ASKED: &[&str] = &[
+    "mấy giờ",
+    "mấy h",
+    "giờ nào",
+    "lúc nào",
+    "khi nào",
+    "bao giờ",
+    "ngày nào",
+    "hôm nào",
+    "thứ mấy",
+    "ngày mấy",
+];
+
+/// An appointment spoken of as a thing that exists: "lịch với anh Tuấn",
+/// "hẹn với chị Ngọc", "buổi tư vấn với anh An".
+const APPOINTMENT_WITH: &[&str] = &[
+    "lịch với",
+    "lịch vs",
+    "hẹn với",
+    "hẹn vs",
+    "lịch hẹn với",
+    "cuộc hẹn",
+    "buổi hẹn",
+    "buổi tư vấn với",
+    "buổi gặp",
+];
+
+/// Words that turn a question of when into one of possibility: "đặt lịch
+/// với anh Tuấn lúc mấy giờ được?", "hẹn với chị Ngọc ngày nào cũng được".
+const POSSIBLE: &[&str] = &[
+    "được",
+    "dc",
+    "đc",
+    "có thể",
+    "còn",
+    "nên",
+    "tiện",
+    "phù hợp",
+    "cũng",
 ];
 
 /// Booking phrases weaker than an availability question ("còn lịch hẹn
@@ -279,6 +329,7 @@ const AVAILABILITY: &[&str] = &[
     "lúc nào",
     "bao giờ",
     "mấy giờ",
+    "mấy h",
     "giờ nào",
     "ngày nào",
     "hôm nào",
@@ -404,6 +455,65 @@ const CONSULTANT_INFO: &[&str] = &[
     "mảng nào",
     "mảng gì",
     "lĩnh vực",
+];
+
+/// A person already spoken of: "anh ấy", "she". With a question about
+/// what they do ([`PROFILE_ASKED`]) the message asks about the consultant
+/// just discussed; the engine knows who that is.
+const THIRD_PERSON: &[&str] = &[
+    "he",
+    "she",
+    "him",
+    "her",
+    "his",
+    "anh ấy",
+    "chị ấy",
+    "cô ấy",
+    "ông ấy",
+    "bà ấy",
+    "bạn ấy",
+    "anh ta",
+    "chị ta",
+    "a ấy",
+    "c ấy",
+    "người này",
+    "người đó",
+    "người ấy",
+    "this consultant",
+    "that consultant",
+    "this person",
+    "that person",
+];
+
+/// Questions about what a person does or is.
+const PROFILE_ASKED: &[&str] = &[
+    "what does",
+    "what do",
+    "do exactly",
+    "tell me more",
+    "more about",
+    "know more",
+    "about",
+    "who is",
+    "who's",
+    "any good",
+    "good",
+    "qualified",
+    "experienced",
+    "help with",
+    "handle",
+    "handles",
+    "làm gì",
+    "làm nghề gì",
+    "làm về",
+    "làm mảng",
+    "là ai",
+    "thế nào",
+    "như thế nào",
+    "ra sao",
+    "giỏi",
+    "có tốt",
+    "về",
 ];
 
 /// Weaker signs of a question about consultants: "ai", "who".
@@ -681,6 +791,16 @@ fn detect(words: &[Word], read: &Understanding, anyone: bool) -> Option<Intent> 
     if !availability_words && any(words, MY_APPOINTMENTS_WEAK) {
         return Some(Intent::MyAppointments);
     }
+    // "lịch với anh Tuấn là mấy giờ vậy": when an appointment with someone
+    // is, not when one could be ("… lúc mấy giờ được?", "em muốn hẹn …").
+    if !availability_words
+        && any(words, APPOINTMENT_WITH)
+        && any(words, WHEN_ASKED)
+        && !any(words, POSSIBLE)
+        && !any_wanted(words, DESIRE)
+    {
+        return Some(Intent::MyAppointments);
+    }
     // "free consultation", "miễn phí": a price question, not a free slot.
     let free_price = any(
         words,
@@ -701,6 +821,11 @@ fn detect(words: &[Word], read: &Understanding, anyone: bool) -> Option<Intent> 
     // "any consultant", "ai cũng được": anyone will do, not a question
     // about the consultants.
     if !anyone && any(words, CONSULTANT_INFO) {
+        return Some(Intent::ConsultantInfo);
+    }
+    // "What does he do exactly?", "anh ấy làm gì?": the consultant just
+    // discussed; a price or a time asked of them is answered above.
+    if any(words, THIRD_PERSON) && any(words, PROFILE_ASKED) {
         return Some(Intent::ConsultantInfo);
     }
     if any(words, SERVICES) {

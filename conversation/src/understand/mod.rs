@@ -21,7 +21,7 @@ mod detect;
 mod intent;
 mod names;
 mod replies;
-mod text;
+pub(crate) mod text;
 mod when;
 
 use chrono::{NaiveDate, NaiveTime};
@@ -199,7 +199,14 @@ pub fn understand(message: &str, context: &Context) -> Understanding {
     };
     out.time = time;
     out.choice = replies::choice(&mut scan, context.awaiting);
-    out.answer = replies::answer(&scan, context.awaiting);
+    // "ok, but make it 10h instead": a yes that brings a new day, time,
+    // consultant or service changes what was asked; it is not a yes to it.
+    let changes = out.consultant.is_some()
+        || out.service.is_some()
+        || out.date.is_some()
+        || out.week.is_some()
+        || out.time.is_some();
+    out.answer = replies::answer(&scan, context.awaiting).filter(|&yes| !(yes && changes));
     out.intent = intent::intent(&scan, context.awaiting, &out, any_consultant);
     out.language = detect::language(&scan, context.directory);
     out.any_consultant = any_consultant;

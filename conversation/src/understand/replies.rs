@@ -63,8 +63,12 @@ const POLITE: [&str; 14] = [
     "chị",
 ];
 
+/// Pronouns a reply may carry without changing it: "ok e đồng ý", "ừ
+/// mình chốt".
+const PRONOUNS: [&str; 8] = ["em", "e", "tôi", "mình", "mk", "tui", "tớ", "i"];
+
 /// Yes, first: "không sao" (no problem) is yes though it starts with "không".
-const YES: [&str; 38] = [
+const YES: [&str; 43] = [
     "không sao",
     "ko sao",
     "no problem",
@@ -79,6 +83,11 @@ const YES: [&str; 38] = [
     "ừ",
     "ừm",
     "ừa",
+    "uk",
+    "ukm",
+    "uhm",
+    "ừk",
+    "okey",
     "uh",
     "vâng",
     "được",
@@ -130,6 +139,49 @@ const NO: [&str; 21] = [
     "nevermind",
 ];
 
+/// Verbs of the flows whose summary the bot asks to confirm ("Hủy lịch hẹn
+/// …?", "Đổi lịch … sang …?", "Xác nhận đặt lịch …?"). Echoed with an
+/// urging particle ("hủy đi", "đặt luôn", "đổi nhé") the verb says yes to
+/// its own flow, and the intent read from it says which flow that is: a
+/// "hủy đi" under a booking summary starts a cancellation, it books
+/// nothing. Bare, "hủy" stays a no ("hủy" under a booking summary drops
+/// it). "đổi", "dời" only with their marks: "doi" is also đợi (wait).
+const ACTIONS: [&str; 4] = ["hủy", "đặt", "!đổi", "!dời"];
+
+/// Particles that make a bare verb an imperative.
+const URGING: [&str; 13] = [
+    "đi", "luôn", "lun", "nhé", "nhe", "nha", "ngay", "liền", "giùm", "dùm", "giúp", "hộ", "nhá",
+];
+
+/// Words an urged verb may carry: its object, politeness, pronouns.
+const OBJECTS: [&str; 12] = [
+    "lịch", "hẹn", "đó", "này", "nó", "cái", "ạ", "ha", "cho", "với", "vậy", "thôi",
+];
+
+/// Whether the message is an urged action verb ("hủy đi", "uk huy di",
+/// "dạ đặt luôn giúp em"), after yes words, "dạ" and pronouns.
+fn urged_action(words: &[Word]) -> bool {
+    let opener = |w: &Word| {
+        w.is_any(&PRONOUNS)
+            || w.is_any(&["dạ", "vâng"])
+            || YES
+                .iter()
+                .any(|y| !y.contains(' ') && *y != "có" && w.is_str(y))
+    };
+    let Some(at) = words.iter().position(|w| !opener(w)) else {
+        return false;
+    };
+    let verb = ACTIONS.iter().any(|a| match a.strip_prefix('!') {
+        Some(marked) => words[at].has_marks() && words[at].is_str(marked),
+        None => words[at].is_str(a),
+    });
+    let after = &words[at + 1..];
+    verb && after.iter().any(|w| w.is_any(&URGING))
+        && after.iter().all(|w| {
+            w.is_any(&URGING) || w.is_any(&OBJECTS) || w.is_any(&POLITE) || w.is_any(&PRONOUNS)
+        })
+}
+
 /// Yes or no, when the message is one.
 ///
 /// Only a short message (four words or fewer) or a reply to a summary the
@@ -146,16 +198,16 @@ pub(super) fn answer(scan: &Scan, awaiting: Option<Awaiting>) -> Option<bool> {
     if content.is_empty() || (!confirm && words.len() > 4) {
         return None;
     }
+    if confirm && urged_action(words) {
+        return Some(true);
+    }
     // "dạ" opens replies politely; "dạ không" is no.
     let skip = usize::from(
         content.len() > 1 && content[0].is_any(&["dạ", "vâng"]) && !content[1].is_any(&["vâng"]),
     );
     let skip = skip
         + usize::from(
-            content
-                .get(skip)
-                .is_some_and(|w| w.is_any(&["em", "tôi", "mình", "i"]))
-                && content.len() > skip + 1,
+            content.get(skip).is_some_and(|w| w.is_any(&PRONOUNS)) && content.len() > skip + 1,
         );
     // An opening word another reader claimed ("no preference": anyone will
     // do) is not a yes or no.
@@ -179,7 +231,9 @@ pub(super) fn answer(scan: &Scan, awaiting: Option<Awaiting>) -> Option<bool> {
                 .iter()
                 .skip(1)
                 .any(|w| w.is_any(&["không", "ko", "chưa", "hông", "k"]));
-        let short_or_confirm = confirm || rest.len() <= 3;
+        // "ok e đồng ý": a pronoun inside says nothing more.
+        let significant = rest.iter().filter(|w| !w.is_any(&PRONOUNS)).count();
+        let short_or_confirm = confirm || significant <= 3;
         return (!asks && short_or_confirm).then_some(true);
     }
     if opens(&NO) && !rest.first().is_some_and(|w| w.is_str("hủy")) {
