@@ -13,8 +13,11 @@
 //! - `render`: dates, times, prices as the customer reads them.
 //! - `tasks`: the SQL the engine asks a model for, and what the offline
 //!   model writes for it.
+//! - `directory`: which consultants handle a service (from their
+//!   specialty and bio: the schema links none).
 
 pub mod availability;
+pub mod directory;
 pub mod language;
 pub mod render;
 pub mod tasks;

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use meetassist_conversation::availability::Unbookable;
+use meetassist_conversation::directory::{Profile, consultants_for};
 use meetassist_conversation::language::{Intent, Language};
 use meetassist_conversation::tasks::SqlTask;
 use meetassist_conversation::understand::{Awaiting, TimeOfDay, Understanding};
@@ -127,7 +128,9 @@ pub(crate) async fn advance(
             }
         }
     };
-    let mut flow = state.flow.take();
+    // The model reads the message while the session still holds the flow:
+    // what the bot asked last decides how a short answer reads ("ok e
+    // dong y" under a summary is a yes).
     let understanding = match (&pick, &input) {
         (Some(_), _) => None,
         (None, Input::Text(text)) => match turn.understand(text, state).await {
@@ -135,6 +138,7 @@ pub(crate) async fn advance(
             None => {
                 // The model is down: keep the flow, ask with buttons.
                 let text = text.trim().to_string();
+                let mut flow = state.flow.take();
                 let reply = fallback(turn, &mut flow, &text).await?;
                 state.flow = flow;
                 return Ok(reply);
@@ -142,6 +146,7 @@ pub(crate) async fn advance(
         },
         (None, _) => None,
     };
+    let mut flow = state.flow.take();
     // An unknown payload (an old chip) changes nothing: the flow's
     // question is asked again.
     // A payload is the customer's to forge: one naming a consultant or
@@ -533,15 +538,27 @@ async fn step(
             ))
         }
         Intent::ConsultantInfo => {
-            let wanted = f.consultant;
+            let mut wanted = f.consultant;
+            let service = f.service;
             *flow = None;
             let rows = turn.read(&SqlTask::Consultants).await?;
+            // "Who handles visas?": the consultants whose work names the
+            // service; one of them is that consultant's card.
+            let handling = match (wanted, service) {
+                (None, Some(service)) => consultants_handling(turn, &rows, service),
+                _ => Vec::new(),
+            };
+            if let [only] = handling[..] {
+                wanted = Some(only);
+            }
             let mut lines = Vec::new();
             for row in &rows {
                 let (Some(id), Some(name)) = (int(row, "id"), text(row, "full_name")) else {
                     continue;
                 };
-                if wanted.is_some_and(|w| w != id) {
+                if wanted.is_some_and(|w| w != id)
+                    || !(handling.is_empty() || handling.contains(&id))
+                {
                     continue;
                 }
                 let specialty = text(row, "specialty").unwrap_or("");
@@ -551,7 +568,18 @@ async fn step(
                 }
             }
             if wanted.is_none() {
-                lines.insert(0, t(language, "Các tư vấn viên:", "Our consultants:"));
+                let header = match service.filter(|_| !handling.is_empty()) {
+                    Some(service) => {
+                        let name = service_name(turn, service);
+                        t(
+                            language,
+                            &format!("Tư vấn viên phụ trách {name}:"),
+                            &format!("Consultants for {name}:"),
+                        )
+                    }
+                    None => t(language, "Các tư vấn viên:", "Our consultants:"),
+                };
+                lines.insert(0, header);
             }
             let chips = turn
                 .directory
@@ -592,8 +620,9 @@ async fn step(
             {
                 return Ok(reply);
             }
+            let (consultant, date) = (f.consultant, f.date);
             *flow = None;
-            my_appointments(turn).await
+            my_appointments(turn, consultant, date).await
         }
         Intent::Cancel | Intent::Reschedule => {
             let reply = change(turn, f, understanding, raw_text, answer, resend).await?;
@@ -619,6 +648,30 @@ fn consultant_name(turn: &Turn<'_, '_>, id: i64) -> String {
         .iter()
         .find(|c| c.id == id)
         .map_or_else(|| format!("#{id}"), |c| c.name.clone())
+}
+
+fn service_name(turn: &Turn<'_, '_>, id: i64) -> String {
+    turn.directory
+        .services
+        .iter()
+        .find(|s| s.id == id)
+        .map_or_else(String::new, |s| s.name.clone())
+}
+
+/// The consultants (rows of the consultants task) whose specialty or bio
+/// names `service`'s subject; empty when none does.
+fn consultants_handling(turn: &Turn<'_, '_>, rows: &[Value], service: i64) -> Vec<i64> {
+    let profiles: Vec<Profile<'_>> = rows
+        .iter()
+        .filter_map(|row| {
+            Some(Profile {
+                id: int(row, "id")?,
+                specialty: text(row, "specialty").unwrap_or(""),
+                bio: text(row, "bio").unwrap_or(""),
+            })
+        })
+        .collect();
+    consultants_for(&service_name(turn, service), &profiles)
 }
 
 fn ask_consultant(turn: &Turn<'_, '_>, f: &mut Flow) -> Reply {
@@ -973,12 +1026,7 @@ async fn book(
         return Ok(reply);
     }
     let ends = start + Duration::minutes(minutes);
-    let service_name = turn
-        .directory
-        .services
-        .iter()
-        .find(|s| s.id == service)
-        .map_or_else(String::new, |s| s.name.clone());
+    let service_name = service_name(turn, service);
     if f.awaiting != Some(Awaiting::Confirm) || answer.is_none() {
         f.awaiting = Some(Awaiting::Confirm);
         return Ok(confirm_question(
@@ -1574,29 +1622,81 @@ fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-async fn my_appointments(turn: &mut Turn<'_, '_>) -> Result<Reply, ChatError> {
+/// The customer's upcoming appointments; those with `consultant` or on
+/// `date` when the customer asked about one ("what time is my appointment
+/// with Tuấn?"), all of them when none matches.
+async fn my_appointments(
+    turn: &mut Turn<'_, '_>,
+    consultant: Option<i64>,
+    date: Option<NaiveDate>,
+) -> Result<Reply, ChatError> {
     let language = turn.language;
     let rows = upcoming(turn).await?;
-    let lines: Vec<String> = rows
+    let all: Vec<Appointment> = rows
         .iter()
-        .filter_map(|row| appointment_line(turn, row).map(|a| format!("• {}", a.line)))
+        .filter_map(|row| appointment_line(turn, row))
         .collect();
-    let text = if lines.is_empty() {
+    let tenant = turn.tenant;
+    let asked: Vec<&Appointment> = all
+        .iter()
+        .filter(|a| consultant.is_none_or(|c| a.consultant == c))
+        .filter(|a| date.is_none_or(|d| local_date(tenant, a.starts) == d))
+        .collect();
+    let bullets = |list: &[&Appointment]| {
+        list.iter()
+            .map(|a| format!("• {}", a.line))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let filtered = consultant.is_some() || date.is_some();
+    let text = if all.is_empty() {
         t(
             language,
             "Bạn chưa có lịch hẹn sắp tới nào.",
             "You have no upcoming appointments.",
         )
-    } else {
-        format!(
-            "{}\n{}",
-            t(
+    } else if filtered && !asked.is_empty() {
+        let with = consultant.map(|c| consultant_name(turn, c));
+        let header = match (&with, date) {
+            (Some(name), _) => t(
                 language,
-                "Lịch hẹn sắp tới của bạn:",
-                "Your upcoming appointments:"
+                &format!("Lịch hẹn của bạn với {name}:"),
+                &format!("Your appointments with {name}:"),
             ),
-            lines.join("\n")
-        )
+            (None, _) => t(
+                language,
+                "Lịch hẹn của bạn hôm đó:",
+                "Your appointments that day:",
+            ),
+        };
+        format!("{header}\n{}", bullets(&asked))
+    } else {
+        let everything: Vec<&Appointment> = all.iter().collect();
+        let header = t(
+            language,
+            "Lịch hẹn sắp tới của bạn:",
+            "Your upcoming appointments:",
+        );
+        let none_asked = match consultant {
+            Some(c) if filtered => t(
+                language,
+                &format!(
+                    "Bạn không có lịch hẹn sắp tới nào với {}. ",
+                    consultant_name(turn, c)
+                ),
+                &format!(
+                    "You have no upcoming appointment with {}. ",
+                    consultant_name(turn, c)
+                ),
+            ),
+            None if filtered => t(
+                language,
+                "Bạn không có lịch hẹn nào hôm đó. ",
+                "You have no appointment that day. ",
+            ),
+            _ => String::new(),
+        };
+        format!("{none_asked}{header}\n{}", bullets(&everything))
     };
     Ok(reply(
         language,
