@@ -160,6 +160,7 @@ pub(crate) async fn advance(
         Input::Text(text) => text.trim().to_string(),
         _ => String::new(),
     };
+    let understanding = understanding.map(|u| under_booking_summary(flow.as_ref(), u));
     if let Some(understanding) = &understanding {
         // A one-word "ok"/"yes" says little about the language: it follows
         // the customer's only on a message of some length.
@@ -184,6 +185,37 @@ pub(crate) async fn advance(
     .await?;
     state.flow = flow;
     Ok(reply)
+}
+
+/// Under a booking's summary, the verbs of the other flows speak of this
+/// booking: "hủy đi" (cancel it) is a no, and "đổi sang 10h" (change it to
+/// 10h) changes the time to confirm — neither is about an appointment the
+/// customer already has.
+fn under_booking_summary(flow: Option<&Flow>, mut understanding: Understanding) -> Understanding {
+    let summary =
+        flow.is_some_and(|f| f.intent == Intent::Book && f.awaiting == Some(Awaiting::Confirm));
+    if !summary {
+        return understanding;
+    }
+    match understanding.intent {
+        Some(Intent::Cancel) => {
+            understanding.intent = None;
+            understanding.answer = Some(false);
+        }
+        Some(Intent::Reschedule) => {
+            understanding.intent = None;
+            let changes = understanding.date.is_some()
+                || understanding.week.is_some()
+                || understanding.time.is_some()
+                || understanding.consultant.is_some();
+            if changes {
+                // Not a no: the booking goes on with the new details.
+                understanding.answer = None;
+            }
+        }
+        _ => {}
+    }
+    understanding
 }
 
 /// A new flow for `intent`, keeping what the customer already chose when
