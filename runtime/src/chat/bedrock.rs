@@ -725,7 +725,8 @@ context only: classify the message."
     prompt.push_str(
         "- consultant, service: the `id` of an entry of the directory below that the message names; \
 never an id that is not in it.\n\
-- date: a day as YYYY-MM-DD; week: the Monday (YYYY-MM-DD) of a week named without a day (\"tuần sau\").\n\
+- date: a day as YYYY-MM-DD; week: the first day (YYYY-MM-DD) of a period named without a day: the \
+Monday of a week (\"tuần sau\"), the 1st of a month (\"tháng sau\").\n\
 - time: a clock time as HH:MM (24 h; \"3 giờ chiều\" is 15:00), or morning, afternoon or evening.\n\
 - email, code (exactly six digits), name (only when the bot asked for it), answer (true for yes, false \
 for no), choice (a 1-based number among the options shown), any_consultant (true when the customer \
@@ -763,7 +764,7 @@ fn classify_schema() -> Value {
             "consultant": {"type": "integer", "description": "a consultant id from the directory"},
             "service": {"type": "integer", "description": "a service id from the directory"},
             "date": {"type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2}$"},
-            "week": {"type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2}$", "description": "the Monday of the week"},
+            "week": {"type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2}$", "description": "the first day of a period named without a day: the Monday of a week, the 1st of a month"},
             "time": {"type": "string", "description": "HH:MM, or morning, afternoon, evening"},
             "email": {"type": "string"},
             "code": {"type": "string", "pattern": "^\\d{6}$"},
@@ -858,9 +859,15 @@ fn parse_understanding(input: &Value, directory: &Directory) -> Result<Understan
         consultant: known(raw.consultant, &directory.consultants),
         service: known(raw.service, &directory.services),
         date: date("date", raw.date)?,
-        // A week is named by its Monday, whatever day the model gave.
-        week: date("week", raw.week)?
-            .map(|d| d - chrono::Days::new(u64::from(d.weekday().num_days_from_monday()))),
+        // A period starts on its Monday (a week) or on the 1st (a month),
+        // whatever other day the model gave.
+        week: date("week", raw.week)?.map(|d| {
+            if d.day() == 1 {
+                d
+            } else {
+                d - chrono::Days::new(u64::from(d.weekday().num_days_from_monday()))
+            }
+        }),
         time,
         email,
         code,

@@ -232,6 +232,15 @@ fn classify_input_is_parsed_strictly() {
             any_consultant: true,
         }
     );
+    // A month starts on its 1st; another day of a week, on its Monday.
+    assert_eq!(
+        parse(json!({"week": "2026-12-01"})).unwrap().week,
+        NaiveDate::from_ymd_opt(2026, 12, 1)
+    );
+    assert_eq!(
+        parse(json!({"week": "2026-12-06"})).unwrap().week,
+        NaiveDate::from_ymd_opt(2026, 11, 30)
+    );
     assert_eq!(parse(json!({})).unwrap(), Understanding::default());
     assert_eq!(
         parse(json!({"intent": null})).unwrap(),
