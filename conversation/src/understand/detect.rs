@@ -164,6 +164,7 @@ const EN: &[&str] = &[
     "nope",
     "bye",
     "confirm",
+    "confirmed",
     "take",
     "i'll",
     "jan",

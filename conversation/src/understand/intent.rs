@@ -734,6 +734,14 @@ pub(super) fn intent(
     {
         return None;
     }
+    // "Được, xác nhận giúp tôi": at a summary, "giúp"/"help" inside a yes is
+    // politeness, not a request for help.
+    if awaiting == Some(Awaiting::Confirm)
+        && read.answer == Some(true)
+        && found == Some(Intent::Help)
+    {
+        return None;
+    }
     if found.is_some() {
         return found;
     }

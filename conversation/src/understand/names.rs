@@ -349,7 +349,7 @@ const GENERIC: [&str; 6] = ["tư", "vấn", "buổi", "dịch", "vụ", "consult
 /// Finds the service the message names.
 pub(super) fn service(scan: &Scan, directory: &Directory) -> Option<i64> {
     let words = scan.words;
-    let mut best: Vec<(usize, i64)> = Vec::new();
+    let mut best: Vec<((usize, usize), i64)> = Vec::new();
     for service in &directory.services {
         let name = text::phrase(&service.name);
         let folded = fold(&service.name);
@@ -380,6 +380,9 @@ pub(super) fn service(scan: &Scan, directory: &Directory) -> Option<i64> {
                 if words.get(at + len).is_some_and(|w| w.fold == "notice") {
                     continue;
                 }
+                if rent_at(words, at) {
+                    continue;
+                }
                 score = score.max(2);
             }
         }
@@ -392,7 +395,19 @@ pub(super) fn service(scan: &Scan, directory: &Directory) -> Option<i64> {
             }
         }
         if score > 0 {
-            best.push((score, service.id));
+            // How many of the name's words the message has: "soan hop
+            // dong" names "Soạn thảo hợp đồng" more than "thue" names a tax
+            // service.
+            let overlap = distinctive
+                .iter()
+                .filter(|d| {
+                    words
+                        .iter()
+                        .enumerate()
+                        .any(|(i, w)| w.is(d) && !(d.fold == "thue" && rent_at(words, i)))
+                })
+                .count();
+            best.push(((overlap, score), service.id));
         }
     }
     let top = best.iter().map(|(s, _)| *s).max()?;
@@ -405,6 +420,30 @@ pub(super) fn service(scan: &Scan, directory: &Directory) -> Option<i64> {
         [id] => Some(*id),
         _ => None,
     }
+}
+
+/// Whether the word at `at` is "thue" without marks read as thuê (rent),
+/// not thuế (tax): "cho thue", "hop dong thue", "thue nha" (but not "thue
+/// nha dat", property tax, nor "tu van thue nha", "quyet toan thue nha").
+fn rent_at(words: &[Word], at: usize) -> bool {
+    let Some(word) = words.get(at) else {
+        return false;
+    };
+    if word.fold != "thue" || word.has_marks() {
+        return false;
+    }
+    let before = |back: usize, text: &str| {
+        at.checked_sub(back)
+            .and_then(|i| words.get(i))
+            .is_some_and(|w| w.is_str(text))
+    };
+    if before(1, "vấn") || before(1, "toán") || before(1, "hoàn") {
+        return false;
+    }
+    let after = |ahead: usize, text: &str| words.get(at + ahead).is_some_and(|w| w.is_str(text));
+    before(1, "cho")
+        || (before(2, "hợp") && before(1, "đồng"))
+        || (after(1, "nhà") && !after(2, "đất"))
 }
 
 /// Every place one of `patterns` occurs: start and length.

@@ -333,3 +333,70 @@ fn odd_inputs_do_not_panic() {
         let _ = read_on(input, NaiveDate::MIN, None, &dir);
     }
 }
+
+/// Sao Mai's (tenant 2) services: "thue" without marks is thuế or thuê.
+fn sao_mai() -> Directory {
+    Directory {
+        consultants: Vec::new(),
+        services: vec![
+            super::Named {
+                id: 5,
+                name: "Tư vấn thuế doanh nghiệp".to_owned(),
+            },
+            super::Named {
+                id: 6,
+                name: "Soạn thảo hợp đồng".to_owned(),
+            },
+        ],
+    }
+}
+
+#[test]
+fn thue_is_rent_or_tax() {
+    let dir = sao_mai();
+    let service = |text: &str| read_on(text, day(2026, 11, 25), None, &dir).service;
+    for text in [
+        "e can soan hop dong thue nha",
+        "ad oi chi Lan thu 7 nay con trong ko a, e can soan hop dong thue nha",
+        "soan hop dong cho thue",
+        "em cần soạn hợp đồng thuê nhà",
+        "soan hop dong thue",
+    ] {
+        assert_eq!(service(text), Some(6), "{text}");
+    }
+    for text in [
+        "tu van thue doanh nghiep",
+        "e can tu van thue",
+        "quyet toan thue cho cong ty",
+        "tư vấn thuế",
+    ] {
+        assert_eq!(service(text), Some(5), "{text}");
+    }
+    // Tenant 1 keeps its tax readings.
+    for text in ["tu van thue ca nhan", "thue ca nhan", "quyet toan thue"] {
+        assert_eq!(read(text, None).service, Some(1), "{text}");
+    }
+}
+
+#[test]
+fn help_inside_a_confirmation_is_politeness() {
+    for text in [
+        "Được, xác nhận giúp tôi",
+        "xác nhận",
+        "xac nhan",
+        "confirm",
+        "confirmed",
+        "xác nhận giúp",
+        "được, xác nhận",
+        "ok xác nhận đi",
+        "yes please confirm",
+        "xac nhan giup em",
+        "ok confirm, thanks for your help",
+    ] {
+        let r = read(text, Some(Awaiting::Confirm));
+        assert_eq!((r.answer, r.intent), (Some(true), None), "{text}");
+    }
+    assert_eq!(read("giúp tôi đặt lịch", None).intent, Some(Intent::Book));
+    assert_eq!(read("bạn giúp được gì", None).intent, Some(Intent::Help));
+    assert_eq!(read("giúp", None).intent, Some(Intent::Help));
+}
