@@ -238,6 +238,10 @@ fn switch_to(flow: &mut Option<Flow>, intent: Intent) {
             // "Tell me about Ngọc" → "book": with her.
             next.consultant = old.consultant;
         }
+        if old.intent == Intent::Services && matches!(intent, Intent::Availability | Intent::Book) {
+            // "How much is the tax consultation?" → "book": that one.
+            next.service = old.service;
+        }
         // A verification in progress carries over.
         next.email = old.email;
         if matches!(old.awaiting, Some(Awaiting::Otp | Awaiting::Name)) {
@@ -330,6 +334,27 @@ fn apply_understanding(
             && looking_for_time
             && (understanding.date.is_some() || understanding.time.is_some()))
     });
+    // "Can I see Ms Ngọc on 1/12 at 10:30 about my company?": a consultant
+    // and a clock time are a booking, whatever else the message asks.
+    let intent = intent.map(|intent| {
+        let meeting = understanding.consultant.is_some()
+            && matches!(understanding.time, Some(TimeOfDay::At(_)));
+        if intent == Intent::ConsultantInfo && meeting {
+            Intent::Book
+        } else {
+            intent
+        }
+    });
+    // After an answer about a consultant or a service, a day or a time
+    // ("thứ 7 được không?") goes on to booking with them.
+    let after_info = flow
+        .as_ref()
+        .is_some_and(|f| matches!(f.intent, Intent::ConsultantInfo | Intent::Services));
+    let names_when = understanding.date.is_some()
+        || understanding.week.is_some()
+        || understanding.time.is_some()
+        || understanding.any_consultant;
+    let intent = intent.or_else(|| (after_info && names_when).then_some(Intent::Book));
     match intent {
         Some(
             intent @ (Intent::Availability | Intent::Book | Intent::Reschedule | Intent::Cancel),
@@ -544,14 +569,22 @@ async fn step(
             ))
         }
         Intent::Services => {
+            // "How much is a tax consultation?": that service alone.
+            let asked = f.service;
             *flow = None;
             let rows = turn.read(&SqlTask::Services).await?;
-            let mut lines = vec![t(language, "Các dịch vụ của chúng tôi:", "Our services:")];
+            let mut lines = match asked {
+                Some(_) => Vec::new(),
+                None => vec![t(language, "Các dịch vụ của chúng tôi:", "Our services:")],
+            };
             let mut chips = Vec::new();
             for row in &rows {
                 let (Some(id), Some(name)) = (int(row, "id"), text(row, "name")) else {
                     continue;
                 };
+                if asked.is_some_and(|asked| asked != id) {
+                    continue;
+                }
                 let minutes = int(row, "duration_minutes").unwrap_or(0);
                 let price = int(row, "price_vnd").unwrap_or(0);
                 lines.push(format!(
@@ -560,6 +593,17 @@ async fn step(
                     slots::price(language, price)
                 ));
                 chips.push(chip(name.to_string(), &Pick::Service(id)));
+            }
+            if asked.is_some() {
+                // One service: the next step is booking it.
+                chips = vec![chip(
+                    t(language, "Đặt lịch", "Book"),
+                    &Pick::Intent(Intent::Book),
+                )];
+                *flow = Some(Flow {
+                    service: asked,
+                    ..Flow::new(Intent::Services)
+                });
             }
             Ok(reply(
                 language,
@@ -707,12 +751,19 @@ fn consultants_handling(turn: &Turn<'_, '_>, rows: &[Value], service: i64) -> Ve
 }
 
 fn ask_consultant(turn: &Turn<'_, '_>, f: &mut Flow) -> Reply {
+    ask_consultant_among(turn, f, &[])
+}
+
+/// Asks which consultant, with chips for those of `among` (everyone when
+/// it is empty).
+fn ask_consultant_among(turn: &Turn<'_, '_>, f: &mut Flow, among: &[i64]) -> Reply {
     f.awaiting = Some(Awaiting::Consultant);
     let language = turn.language;
     let chips = turn
         .directory
         .consultants
         .iter()
+        .filter(|c| among.is_empty() || among.contains(&c.id))
         .map(|c| chip(c.name.clone(), &Pick::Consultant(c.id)))
         .collect();
     reply(
@@ -1021,11 +1072,27 @@ async fn book(
     {
         return Ok(reply);
     }
-    let Some(consultant) = f.consultant else {
-        if f.any_consultant {
-            return team_availability(turn, f).await;
+    let consultant = match f.consultant {
+        Some(consultant) => consultant,
+        None if f.any_consultant => return team_availability(turn, f).await,
+        None => {
+            // "Đặt lịch tư vấn định cư": the one who handles it, or a
+            // choice among those who do.
+            let handling = match f.service {
+                Some(service) => {
+                    let rows = turn.read(&SqlTask::Consultants).await?;
+                    consultants_handling(turn, &rows, service)
+                }
+                None => Vec::new(),
+            };
+            match handling[..] {
+                [only] => {
+                    f.consultant = Some(only);
+                    only
+                }
+                _ => return Ok(ask_consultant_among(turn, f, &handling)),
+            }
         }
-        return Ok(ask_consultant(turn, f));
     };
     let Some(service) = f.service else {
         f.awaiting = Some(Awaiting::Service);
@@ -1857,7 +1924,21 @@ async fn change(
         let exclude = Some((starts, ends));
         let new_start = match chosen_start(turn, f, consultant, minutes, exclude).await? {
             Ok(start) => start,
-            Err(reply) => return Ok(reply),
+            Err(mut reply) => {
+                // Say which appointment the new times are for.
+                if let Some(first) = reply.messages.first_mut() {
+                    first.text = format!(
+                        "{}\n{}",
+                        t(
+                            language,
+                            &format!("Đổi lịch hẹn {line}."),
+                            &format!("Moving your appointment {line}."),
+                        ),
+                        first.text
+                    );
+                }
+                return Ok(reply);
+            }
         };
         if f.awaiting != Some(Awaiting::Confirm) || answer.is_none() {
             f.awaiting = Some(Awaiting::Confirm);
