@@ -13,7 +13,7 @@
 //! alone ("agent please"), not when merely mentioned ("verified by staff").
 
 use super::text::{self, Word, is_typo_of};
-use super::{Awaiting, Scan, Understanding};
+use super::{Awaiting, Scan, TimeOfDay, Understanding};
 use crate::language::Intent;
 
 /// People a customer may ask for instead of the bot. Named alone ("by
@@ -741,6 +741,20 @@ pub(super) fn intent(
         && found == Some(Intent::Help)
     {
         return None;
+    }
+    // "Can I see Ms Ngọc on 1/12 at 10:30 about …": a consultant and a
+    // clock time are a meeting, whatever the message asks about them —
+    // unless times are being looked at ("what about Ngọc at 2:30?").
+    let looking_at_times = matches!(
+        awaiting,
+        Some(Awaiting::Slot | Awaiting::Date | Awaiting::Time)
+    );
+    if found == Some(Intent::ConsultantInfo)
+        && !looking_at_times
+        && read.consultant.is_some()
+        && matches!(read.time, Some(TimeOfDay::At(_)))
+    {
+        return Some(Intent::Book);
     }
     if found.is_some() {
         return found;
