@@ -335,7 +335,8 @@ fn apply_understanding(
             && (understanding.date.is_some() || understanding.time.is_some()))
     });
     // "Can I see Ms Ngọc on 1/12 at 10:30 about my company?": a consultant
-    // and a clock time are a booking, whatever else the message asks.
+    // and a clock time are a booking, whatever else the message asks. The
+    // offline reader says so itself; a language model may not.
     let intent = intent.map(|intent| {
         let meeting = understanding.consultant.is_some()
             && matches!(understanding.time, Some(TimeOfDay::At(_)));
