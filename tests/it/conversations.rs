@@ -285,6 +285,13 @@ async fn demo_engine(
     (engine, tenant)
 }
 
+/// The demo data's clock: Wednesday 25 November 2026, 9:00 in Hanoi.
+fn wednesday_morning() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-25T09:00:00+07:00")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
 #[tokio::test]
 async fn a_turn_that_fails_midway_keeps_the_previous_state_whole() {
     let database = TestDatabase::seeded().await;
@@ -295,9 +302,7 @@ async fn a_turn_that_fails_midway_keeps_the_previous_state_whole() {
         Arc::new(meetassist_runtime::testing::guard()),
     )
     .await;
-    let now = DateTime::parse_from_rfc3339("2026-11-25T09:00:00+07:00")
-        .unwrap()
-        .with_timezone(&Utc);
+    let now = wednesday_morning();
     let owner = database.owner().await;
     let first = engine
         .turn(
@@ -419,9 +424,7 @@ async fn a_session_saved_by_someone_else_during_the_turn_fails_the_turn() {
         Arc::new(meetassist_runtime::testing::guard()),
     )
     .await;
-    let now = DateTime::parse_from_rfc3339("2026-11-25T09:00:00+07:00")
-        .unwrap()
-        .with_timezone(&Utc);
+    let now = wednesday_morning();
     let first = engine
         .turn(&tenant, "racer", Input::Text("đặt lịch".into()), now)
         .await
@@ -462,9 +465,7 @@ async fn a_statement_the_database_refuses_is_audited_with_the_reason() {
         Arc::new(meetassist_runtime::testing::guard()),
     )
     .await;
-    let now = DateTime::parse_from_rfc3339("2026-11-25T09:00:00+07:00")
-        .unwrap()
-        .with_timezone(&Utc);
+    let now = wednesday_morning();
     let owner = database.owner().await;
     meetassist_runtime::identity::link_sender(
         &owner,
@@ -526,9 +527,7 @@ async fn forged_payloads_change_nothing() {
         Arc::new(meetassist_runtime::testing::guard()),
     )
     .await;
-    let now = DateTime::parse_from_rfc3339("2026-11-25T09:00:00+07:00")
-        .unwrap()
-        .with_timezone(&Utc);
+    let now = wednesday_morning();
     // Tenant 2's consultant, an absurd date, a slot of another tenant, a
     // payload that is not one: none may panic, none may move the flow.
     for payload in [

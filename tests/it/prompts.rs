@@ -226,17 +226,6 @@ fn task_of_instruction(instruction: &str) -> Option<&'static str> {
 /// Tables only a verified customer's statements may name.
 const PERSONAL_TABLES: [&str; 3] = ["appointments", "customers", "appointment_changes"];
 
-fn prompt_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/prompts");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    files
-}
-
 fn json_name(value: impl serde::Serialize) -> String {
     match serde_json::to_value(value).unwrap() {
         Value::String(s) => s,
@@ -1009,7 +998,7 @@ fn snapshot(name: &str, suffix: Option<&str>, text: &str) -> Result<(), String> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_prompt_translates_to_accepted_sql() {
     let started = Instant::now();
-    let files = prompt_files();
+    let files = crate::script::yaml_files("prompts");
     assert!(!files.is_empty(), "expected prompts in fixtures/prompts");
     let guard = Arc::new(meetassist_runtime::testing::guard());
     let mut tally = Tally::default();

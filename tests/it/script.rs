@@ -91,8 +91,16 @@ pub struct RowCheck {
     pub equals: i64,
 }
 
+/// The conversation scripts (the top folder only: `pending/` is not played).
 pub fn scripts() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/conversations");
+    yaml_files("conversations")
+}
+
+/// The `*.yaml` files of `fixtures/<folder>`, by name.
+pub fn yaml_files(folder: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(folder);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -791,25 +791,31 @@ async fn availability(turn: &mut Turn<'_, '_>, f: &mut Flow) -> Result<Reply, Ch
     offer_slots(turn, f, consultant, minutes, None).await
 }
 
+/// The local days to look for free times in: the day asked for, or from
+/// the period asked for (or today) to the horizon.
+fn search_days(turn: &Turn<'_, '_>, f: &Flow) -> (NaiveDate, NaiveDate) {
+    match f.date {
+        Some(date) => (date, date),
+        None => {
+            let today = local_date(turn.tenant, turn.now);
+            let from = f.from.unwrap_or(today).max(today);
+            (
+                from,
+                from + Duration::days(turn.engine.config().horizon_days),
+            )
+        }
+    }
+}
+
 /// "Anyone free tomorrow at 9?": who of the team is free at that time, or
 /// each one's first free times that day, as chips that start a booking.
 async fn team_availability(turn: &mut Turn<'_, '_>, f: &mut Flow) -> Result<Reply, ChatError> {
     let language = turn.language;
-    let today = local_date(turn.tenant, turn.now);
     let minutes = service_minutes(turn, f.service).await?;
     let ids: Vec<i64> = turn.directory.consultants.iter().map(|c| c.id).collect();
     // A day named is that day; none ("anyone free?") is the first day from
     // today (or the week asked for) on which someone has room.
-    let (first, last) = match f.date {
-        Some(date) => (date, date),
-        None => {
-            let first = f.from.unwrap_or(today).max(today);
-            (
-                first,
-                first + Duration::days(turn.engine.config().horizon_days),
-            )
-        }
-    };
+    let (first, last) = search_days(turn, f);
     let team = slots::load_team(turn, &ids, first, last, minutes, None).await?;
     let date = first
         .iter_days()
@@ -940,17 +946,7 @@ async fn offer_slots(
     exclude: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> Result<Reply, ChatError> {
     let language = turn.language;
-    let today = local_date(turn.tenant, turn.now);
-    let (from, to) = match f.date {
-        Some(date) => (date, date),
-        None => {
-            let from = f.from.unwrap_or(today).max(today);
-            (
-                from,
-                from + Duration::days(turn.engine.config().horizon_days),
-            )
-        }
-    };
+    let (from, to) = search_days(turn, f);
     let free = slots::free_starts(turn, consultant, from, to, minutes, exclude).await?;
     let name = consultant_name(turn, consultant);
     let offered = slots::offer(turn, &free, f.time);
