@@ -429,6 +429,12 @@ fn fill_slots(turn: &mut Turn<'_, '_>, flow: &mut Flow, understanding: &Understa
     }
 }
 
+/// Ends the flow's questions with `text` and the main menu.
+fn close(language: Language, f: &mut Flow, text: String) -> Reply {
+    f.awaiting = None;
+    reply(language, f.intent, None, text, menu(language))
+}
+
 /// The main menu: what the bot can do, as chips.
 fn menu(language: Language) -> Vec<Offer> {
     vec![
@@ -991,17 +997,14 @@ async fn offer_slots(
                 chips,
             ));
         }
-        f.awaiting = None;
-        return Ok(reply(
+        return Ok(close(
             language,
-            f.intent,
-            None,
+            f,
             t(
                 language,
                 &format!("{name} đã kín lịch trong hai tuần tới."),
                 &format!("{name} is fully booked for the next two weeks."),
             ),
-            menu(language),
         ));
     }
     f.awaiting = Some(Awaiting::Slot);
@@ -1138,17 +1141,14 @@ async fn book(
         ));
     }
     if answer == Some(false) {
-        f.awaiting = None;
-        return Ok(reply(
+        return Ok(close(
             language,
-            Intent::Book,
-            None,
+            f,
             t(
                 language,
                 "Đã hủy, chưa đặt lịch nào.",
                 "OK, nothing was booked.",
             ),
-            menu(language),
         ));
     }
     let topic = None;
@@ -1820,17 +1820,14 @@ async fn change(
     }
     // "Thôi, không hủy nữa" while asked which appointment: nothing changes.
     if f.awaiting == Some(Awaiting::Appointment) && answer == Some(false) {
-        f.awaiting = None;
-        return Ok(reply(
+        return Ok(close(
             language,
-            f.intent,
-            None,
+            f,
             t(
                 language,
                 "Vâng, lịch hẹn của bạn giữ nguyên.",
                 "OK, your appointments stay as they are.",
             ),
-            menu(language),
         ));
     }
     let rows = upcoming(turn).await?;
@@ -1862,17 +1859,14 @@ async fn change(
     }) = chosen
     else {
         if appointments.is_empty() {
-            f.awaiting = None;
-            return Ok(reply(
+            return Ok(close(
                 language,
-                f.intent,
-                None,
+                f,
                 t(
                     language,
                     "Bạn không có lịch hẹn sắp tới nào để thay đổi.",
                     "You have no upcoming appointment to change.",
                 ),
-                menu(language),
             ));
         }
         f.awaiting = Some(Awaiting::Appointment);
@@ -1956,17 +1950,14 @@ async fn change(
             ));
         }
         if answer == Some(false) {
-            f.awaiting = None;
-            return Ok(reply(
+            return Ok(close(
                 language,
-                f.intent,
-                None,
+                f,
                 t(
                     language,
                     "Đã giữ nguyên lịch hẹn.",
                     "OK, the appointment stays as it was.",
                 ),
-                menu(language),
             ));
         }
         let task = SqlTask::Reschedule {
@@ -2023,17 +2014,14 @@ async fn change(
         ));
     }
     if answer == Some(false) {
-        f.awaiting = None;
-        return Ok(reply(
+        return Ok(close(
             language,
-            f.intent,
-            None,
+            f,
             t(
                 language,
                 "Đã giữ nguyên lịch hẹn.",
                 "OK, the appointment stays.",
             ),
-            menu(language),
         ));
     }
     match turn.run(&SqlTask::Cancel { appointment }).await? {
