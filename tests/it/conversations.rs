@@ -266,23 +266,35 @@ async fn every_conversation_script_plays_as_written() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
-/// An engine over `database` for tenant 1 (the demo's An Tâm), with its
-/// outbox in `outbox`.
-async fn demo_engine(
-    database: &TestDatabase,
-    outbox: &Path,
-    guard: Arc<Guard>,
-) -> (ChatEngine, Tenant) {
-    let tenant = meetassist_runtime::testing::tenant(database, 1).await;
+/// A seeded database and an engine over it for tenant 1 (the demo's An
+/// Tâm), with the offline model, the policy bundle and an outbox of its
+/// own.
+struct Demo {
+    database: TestDatabase,
+    /// Kept for the engine's mail; deleted with the demo.
+    _outbox: tempfile::TempDir,
+    engine: ChatEngine,
+    tenant: Tenant,
+}
+
+async fn demo() -> Demo {
+    let database = TestDatabase::seeded().await;
+    let outbox = tempfile::tempdir().unwrap();
+    let tenant = meetassist_runtime::testing::tenant(&database, 1).await;
     let engine = meetassist_runtime::testing::chat_engine(
-        database,
+        &database,
         &tenant,
-        guard,
+        Arc::new(meetassist_runtime::testing::guard()),
         Model::new(ModelKind::Offline).await.unwrap(),
-        outbox,
+        outbox.path(),
     )
     .await;
-    (engine, tenant)
+    Demo {
+        database,
+        _outbox: outbox,
+        engine,
+        tenant,
+    }
 }
 
 /// The demo data's clock: Wednesday 25 November 2026, 9:00 in Hanoi.
@@ -294,14 +306,12 @@ fn wednesday_morning() -> DateTime<Utc> {
 
 #[tokio::test]
 async fn a_turn_that_fails_midway_keeps_the_previous_state_whole() {
-    let database = TestDatabase::seeded().await;
-    let outbox = tempfile::tempdir().unwrap();
-    let (engine, tenant) = demo_engine(
-        &database,
-        outbox.path(),
-        Arc::new(meetassist_runtime::testing::guard()),
-    )
-    .await;
+    let Demo {
+        database,
+        _outbox,
+        engine,
+        tenant,
+    } = demo().await;
     let now = wednesday_morning();
     let owner = database.owner().await;
     let first = engine
@@ -416,14 +426,12 @@ impl SessionStore for InterleavedWriter {
 
 #[tokio::test]
 async fn a_session_saved_by_someone_else_during_the_turn_fails_the_turn() {
-    let database = TestDatabase::seeded().await;
-    let outbox = tempfile::tempdir().unwrap();
-    let (engine, tenant) = demo_engine(
-        &database,
-        outbox.path(),
-        Arc::new(meetassist_runtime::testing::guard()),
-    )
-    .await;
+    let Demo {
+        database,
+        _outbox,
+        engine,
+        tenant,
+    } = demo().await;
     let now = wednesday_morning();
     let first = engine
         .turn(&tenant, "racer", Input::Text("đặt lịch".into()), now)
@@ -457,14 +465,12 @@ async fn a_session_saved_by_someone_else_during_the_turn_fails_the_turn() {
 
 #[tokio::test]
 async fn a_statement_the_database_refuses_is_audited_with_the_reason() {
-    let database = TestDatabase::seeded().await;
-    let outbox = tempfile::tempdir().unwrap();
-    let (engine, tenant) = demo_engine(
-        &database,
-        outbox.path(),
-        Arc::new(meetassist_runtime::testing::guard()),
-    )
-    .await;
+    let Demo {
+        database,
+        _outbox,
+        engine,
+        tenant,
+    } = demo().await;
     let now = wednesday_morning();
     let owner = database.owner().await;
     meetassist_runtime::identity::link_sender(
@@ -519,14 +525,12 @@ async fn a_statement_the_database_refuses_is_audited_with_the_reason() {
 
 #[tokio::test]
 async fn forged_payloads_change_nothing() {
-    let database = TestDatabase::seeded().await;
-    let outbox = tempfile::tempdir().unwrap();
-    let (engine, tenant) = demo_engine(
-        &database,
-        outbox.path(),
-        Arc::new(meetassist_runtime::testing::guard()),
-    )
-    .await;
+    let Demo {
+        database,
+        _outbox,
+        engine,
+        tenant,
+    } = demo().await;
     let now = wednesday_morning();
     // Tenant 2's consultant, an absurd date, a slot of another tenant, a
     // payload that is not one: none may panic, none may move the flow.
