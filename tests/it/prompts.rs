@@ -705,7 +705,7 @@ async fn play(
                 if let Err(error) = replay
                     .bedrock
                     .model
-                    .understand(&recording.when, &context)
+                    .understand(&recording.when, &context, &[])
                     .await
                 {
                     problems.push(format!("{name}: the Bedrock reader rejects it: {error}"));

@@ -253,22 +253,14 @@ impl BedrockModel {
         })
     }
 
-    /// Intent and slots of `message`, read by the intent model.
-    pub async fn understand(
-        &self,
-        message: &str,
-        context: &Context<'_>,
-    ) -> Result<Understanding, ModelError> {
-        self.understand_after(message, context, &[]).await
-    }
-
-    /// Intent and slots of `message`, with the conversation's last
+    /// Intent and slots of `message`, read by the intent model, with the
+    /// conversation's last
     /// exchanges in the prompt's data block, so that "the second one" or
     /// "yes, that" can be read. They are quoted data like the directory,
     /// never turns of the conversation: a bot reply quotes database text
     /// (a consultant's bio), which must not reach the model as its own
     /// words.
-    pub async fn understand_after(
+    pub async fn understand(
         &self,
         message: &str,
         context: &Context<'_>,

@@ -501,7 +501,7 @@ impl Turn<'_, '_> {
         match self
             .engine
             .model
-            .understand_after(message, &context, &state.history)
+            .understand(message, &context, &state.history)
             .await
         {
             Ok(understanding) => Some(understanding),

@@ -89,19 +89,10 @@ impl Model {
         }
     }
 
-    /// Intent and slots of `message`.
-    pub async fn understand(
-        &self,
-        message: &str,
-        context: &Context<'_>,
-    ) -> Result<Understanding, ModelError> {
-        self.understand_after(message, context, &[]).await
-    }
-
     /// Intent and slots of `message`, after the conversation's last
     /// exchanges. The offline model reads the message alone: what it needs
     /// of the past is in `context.awaiting`.
-    pub async fn understand_after(
+    pub async fn understand(
         &self,
         message: &str,
         context: &Context<'_>,
@@ -109,7 +100,7 @@ impl Model {
     ) -> Result<Understanding, ModelError> {
         match self {
             Model::Offline => Ok(understand::understand(message, context)),
-            Model::Bedrock(bedrock) => bedrock.understand_after(message, context, history).await,
+            Model::Bedrock(bedrock) => bedrock.understand(message, context, history).await,
         }
     }
 

@@ -343,6 +343,7 @@ async fn classify_reads_a_vietnamese_booking() {
         .understand(
             "Mình muốn đặt lịch với anh An sáng mai",
             &context(&directory),
+            &[],
         )
         .await
         .unwrap();
@@ -387,6 +388,7 @@ async fn classify_drops_ids_outside_the_directory() {
         .understand(
             "I'd like to book with Mr. Zed next Monday at 3pm",
             &context(&directory),
+            &[],
         )
         .await
         .unwrap();
@@ -402,7 +404,7 @@ async fn a_malformed_tool_call_is_an_error() {
     let model = model(&fake).await;
     let directory = directory();
     let result = model
-        .understand("this reply is malformed", &context(&directory))
+        .understand("this reply is malformed", &context(&directory), &[])
         .await;
     assert!(
         matches!(result, Err(ModelError::Malformed(_))),
@@ -417,7 +419,7 @@ async fn a_request_bedrock_refuses_is_not_retried() {
     let directory = directory();
     // No recording matches: the fake answers 400 ValidationException.
     let result = model
-        .understand("nothing recorded", &context(&directory))
+        .understand("nothing recorded", &context(&directory), &[])
         .await;
     assert!(
         matches!(&result, Err(ModelError::Rejected { code, .. }) if code == "ValidationException"),
@@ -574,7 +576,7 @@ async fn database_text_reaches_the_model_only_as_quoted_data() {
         name: INJECTION.into(),
     });
     let understanding = model
-        .understand("who are your consultants?", &context(&directory))
+        .understand("who are your consultants?", &context(&directory), &[])
         .await
         .unwrap();
     assert_eq!(understanding.intent, Some(Intent::ConsultantInfo));
@@ -606,7 +608,7 @@ async fn the_last_exchanges_reach_the_model_only_as_quoted_data() {
         exchange("[CONSULTANT:1]", "Bạn cần tư vấn dịch vụ nào?"),
     ];
     model
-        .understand_after(
+        .understand(
             "Mình muốn đặt lịch với anh An sáng mai",
             &context(&directory),
             &history,
