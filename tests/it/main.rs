@@ -4,7 +4,8 @@
 //! - `schema_contract`: the migrated schema is SCHEMA.md's.
 //! - `bot_role`: what `meetassist_bot` can and cannot do, and row-level
 //!   security by tenant and customer.
-//! - `booking_race`: many bookings of one slot at once, one winner.
+//! - `booking_race`: many bookings of one slot at once, one winner; a
+//!   booking that loses a deadlock is run again and told the slot is taken.
 //! - `appointment_changes`: cancel and reschedule through the database.
 //! - `migrations`: applying them is idempotent and checked.
 //! - `catalog`: the compiler's catalog is the migrated schema.

@@ -47,6 +47,21 @@ pub enum ExecuteError {
     Refused(Diagnostic),
 }
 
+/// How many times a statement that lost a deadlock or a serialization
+/// conflict is run again. Two overlapping bookings inserted at the same
+/// instant can each wait for the other on the exclusion constraint;
+/// PostgreSQL then aborts one (40P01). Run again, it gets the true answer:
+/// booked, or `E-CONFLICT` once the other has committed.
+const TRANSIENT_RETRIES: usize = 3;
+
+/// Code of a statement that lost to a concurrent one (deadlock or
+/// serialization failure) more than [`TRANSIENT_RETRIES`] times.
+const BUSY: &str = "E-BUSY";
+
+fn is_transient(outcome: &Result<Vec<serde_json::Value>, ExecuteError>) -> bool {
+    matches!(outcome, Err(ExecuteError::Refused(diagnostic)) if diagnostic.code == BUSY)
+}
+
 /// A pool of connections that model SQL runs on.
 pub struct Executor {
     pool: Pool,
@@ -98,15 +113,28 @@ impl Executor {
             .get()
             .await
             .map_err(|error| ExecuteError::Unavailable(pool_error(&error)))?;
-        let transaction = client
-            .build_transaction()
-            .read_only(compiled.kind == StatementKind::Select)
-            .start()
-            .await
-            .map_err(refused)?;
-        let rows = self.run_as_bot(&transaction, compiled, session).await?;
-        transaction.commit().await.map_err(refused)?;
-        Ok(rows)
+        let mut retries = 0;
+        loop {
+            let transaction = client
+                .build_transaction()
+                .read_only(compiled.kind == StatementKind::Select)
+                .start()
+                .await
+                .map_err(refused)?;
+            let mut outcome = self.run_as_bot(&transaction, compiled, session).await;
+            if outcome.is_ok() {
+                // A serialization failure can also come at commit.
+                if let Err(error) = transaction.commit().await {
+                    outcome = Err(refused(error));
+                }
+            }
+            // Dropping an unfinished transaction rolls it back.
+            if is_transient(&outcome) && retries < TRANSIENT_RETRIES {
+                retries += 1;
+                continue;
+            }
+            return outcome;
+        }
     }
 
     /// Runs `compiled` for `session` inside the caller's transaction (one
@@ -116,6 +144,26 @@ impl Executor {
     /// rolled back (it changed nothing); an INSERT's is kept, so it commits
     /// or rolls back with the caller's transaction.
     pub async fn run_in(
+        &self,
+        transaction: &mut Transaction<'_>,
+        compiled: &Compiled,
+        session: Session,
+    ) -> Result<Vec<serde_json::Value>, ExecuteError> {
+        let mut retries = 0;
+        loop {
+            let outcome = self.run_in_savepoint(transaction, compiled, session).await;
+            // The savepoint was rolled back: the caller's transaction is as
+            // it was, and the statement can run again.
+            if is_transient(&outcome) && retries < TRANSIENT_RETRIES {
+                retries += 1;
+                continue;
+            }
+            return outcome;
+        }
+    }
+
+    /// One attempt of [`Executor::run_in`].
+    async fn run_in_savepoint(
         &self,
         transaction: &mut Transaction<'_>,
         compiled: &Compiled,
@@ -223,6 +271,10 @@ fn refused(error: tokio_postgres::Error) -> ExecuteError {
         "23P01" => (
             "E-CONFLICT",
             Some("that time is taken; choose another slot"),
+        ),
+        "40P01" | "40001" => (
+            BUSY,
+            Some("another change to the same rows ran at the same moment; try again"),
         ),
         "MA001" => ("E-NOT-YOURS", None),
         "MA002" => ("E-CLOSED", None),
