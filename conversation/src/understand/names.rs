@@ -354,9 +354,28 @@ const TOPICS: [&[&str]; 4] = [
 /// Words of service names that say nothing about the service.
 const GENERIC: [&str; 6] = ["tư", "vấn", "buổi", "dịch", "vụ", "consultation"];
 
+/// Where a "cho …" / "for …" clause begins after a topic was named: in
+/// "tư vấn thuế cho doanh nghiệp" the topic is tax and the business is who
+/// it is for, so "doanh nghiệp" must not make it the business-law service.
+/// `words.len()` when there is none ("cho em đặt lịch" is "let me book").
+fn for_clause(words: &[Word]) -> usize {
+    let first_topic = TOPICS
+        .iter()
+        .flat_map(|topic| all_matches(words, topic))
+        .map(|(at, _)| at)
+        .min();
+    let Some(first_topic) = first_topic else {
+        return words.len();
+    };
+    (first_topic + 1..words.len())
+        .find(|&at| words[at].is_any(&["cho", "for"]) && !rent_at(words, at + 1))
+        .unwrap_or(words.len())
+}
+
 /// Finds the service the message names.
 pub(super) fn service(scan: &Scan, directory: &Directory) -> Option<i64> {
     let words = scan.words;
+    let for_clause = for_clause(words);
     let mut best: Vec<((usize, usize), i64)> = Vec::new();
     for service in &directory.services {
         let name = text::phrase(&service.name);
@@ -391,7 +410,8 @@ pub(super) fn service(scan: &Scan, directory: &Directory) -> Option<i64> {
                 if rent_at(words, at) {
                     continue;
                 }
-                score = score.max(2);
+                // Named only as whom it is for: a weaker match.
+                score = score.max(if at > for_clause { 1 } else { 2 });
             }
         }
         if score == 0 {
@@ -409,10 +429,9 @@ pub(super) fn service(scan: &Scan, directory: &Directory) -> Option<i64> {
             let overlap = distinctive
                 .iter()
                 .filter(|d| {
-                    words
-                        .iter()
-                        .enumerate()
-                        .any(|(i, w)| w.is(d) && !(d.fold == "thue" && rent_at(words, i)))
+                    words.iter().enumerate().any(|(i, w)| {
+                        w.is(d) && i < for_clause && !(d.fold == "thue" && rent_at(words, i))
+                    })
                 })
                 .count();
             best.push(((overlap, score), service.id));
