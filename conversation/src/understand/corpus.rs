@@ -42,6 +42,7 @@ struct Case {
     answer: Option<bool>,
     choice: Option<usize>,
     any_consultant: Option<bool>,
+    hours: Option<bool>,
 }
 
 fn root() -> PathBuf {
@@ -107,7 +108,7 @@ struct Tally {
     right: usize,
 }
 
-const SLOT_FIELDS: [&str; 11] = [
+const SLOT_FIELDS: [&str; 12] = [
     "consultant",
     "service",
     "date",
@@ -119,6 +120,7 @@ const SLOT_FIELDS: [&str; 11] = [
     "answer",
     "choice",
     "any_consultant",
+    "hours",
 ];
 
 #[test]
@@ -168,7 +170,7 @@ fn phrasing_accuracy() {
             };
             let got = &understand(&case.text, &context);
             let show = |v: Option<String>| v.unwrap_or_else(|| "-".into());
-            let fields: [(&str, Option<String>, Option<String>); 13] = [
+            let fields: [(&str, Option<String>, Option<String>); 14] = [
                 (
                     "intent",
                     case.intent.map(|i| format!("{i:?}")),
@@ -222,6 +224,11 @@ fn phrasing_accuracy() {
                     "any_consultant",
                     case.any_consultant.filter(|a| *a).map(|a| a.to_string()),
                     got.any_consultant.then(|| true.to_string()),
+                ),
+                (
+                    "hours",
+                    case.hours.filter(|h| *h).map(|h| h.to_string()),
+                    got.hours.then(|| true.to_string()),
                 ),
             ];
             for (field, expected, actual) in fields {

@@ -20,7 +20,8 @@ const VI: &[&str] = &[
     "dang", "ky", "tui", "khi", "ai", "vay", "the", "duoc", "can", "ve", "tim", "hoi", "ạ", "a",
     "chua", "roi", "thi", "lai", "moi", "cuoi", "dau", "tot", "ngoai", "qua", "luon", "nhat",
     "chu", "nhat", "cn", "t2", "t3", "t4", "t5", "t6", "t7", "alo", "vs", "dk", "nhan", "tu",
-    "phut", "tieng", "rui", "hok", "hem", "k", "kh", "dong", "so", "cai", "shop",
+    "phut", "tieng", "rui", "hok", "hem", "k", "kh", "dong", "so", "cai", "shop", "de", "suy",
+    "nghi", "tinh",
 ];
 
 /// English words common in customers' messages.

@@ -153,6 +153,10 @@ pub struct Understanding {
     /// instead of asking which consultant.
     #[serde(default)]
     pub any_consultant: bool,
+    /// The customer asks when a consultant works ("chị Ngọc t5 làm tới
+    /// mấy giờ", "what are An's hours on Friday?"), not for a free slot.
+    #[serde(default)]
+    pub hours: bool,
 }
 
 /// Reads one customer message.
@@ -191,7 +195,11 @@ pub fn understand(message: &str, context: &Context) -> Understanding {
     let consultant = strong.or_else(|| names::consultant(&mut scan, context, names::Pass::Weak));
     out.consultant = consultant;
     out.service = names::service(&scan, context.directory);
-    out.date = dates.date.or(weekday.date);
+    out.date = if weekday.target {
+        weekday.date.or(dates.date)
+    } else {
+        dates.date.or(weekday.date)
+    };
     out.week = if out.date.is_some() {
         None
     } else {
@@ -208,6 +216,20 @@ pub fn understand(message: &str, context: &Context) -> Understanding {
         || out.time.is_some();
     out.answer = replies::answer(&scan, context.awaiting).filter(|&yes| !(yes && changes));
     out.intent = intent::intent(&scan, context.awaiting, &out, any_consultant);
+    out.hours = replies::asks_hours(&scan);
+    if out.hours {
+        // A question about a consultant, whatever the flow was.
+        out.intent = Some(Intent::ConsultantInfo);
+    }
+    if replies::defers(&scan) {
+        // "để tuần sau chị tính lại": next week is when she decides.
+        out.answer = Some(false);
+        out.intent = None;
+        out.date = None;
+        out.week = None;
+        out.time = None;
+        out.choice = None;
+    }
     out.language = detect::language(&scan, context.directory);
     out.any_consultant = any_consultant;
     out

@@ -348,7 +348,7 @@ const TOPICS: [&[&str]; 4] = [
         "residence",
         "migrate",
     ],
-    &["ngắn", "short", "brief"],
+    &["ngắn", "short", "brief", "quick", "nhanh"],
 ];
 
 /// Words of service names that say nothing about the service.
@@ -488,8 +488,9 @@ fn all_matches(words: &[Word], patterns: &[&str]) -> Vec<(usize, usize)> {
 }
 
 /// Phrases that leave the consultant open, anywhere in a message.
-const ANYONE: [&str; 23] = [
+const ANYONE: [&str; 24] = [
     "anyone",
+    "any1",
     "anybody",
     "any consultant",
     "any consultants",

@@ -267,7 +267,78 @@ const PICK: [&str; 10] = [
     "số", "cái", "option", "number", "no", "slot", "chọn", "lấy", "khung", "#",
 ];
 
-/// A choice among offered options: "2", "số 2", "the second", "cái thứ hai".
+/// Phrases that put the decision off: the customer will come back later.
+const DEFER: [&str; 13] = [
+    "tính lại",
+    "tính sau",
+    "suy nghĩ thêm",
+    "suy nghĩ lại",
+    "nghĩ thêm",
+    "để sau nha",
+    "để sau nhé",
+    "think about it",
+    "think it over",
+    "maybe later",
+    "get back to you",
+    "not now",
+    "not yet",
+];
+
+/// Whether the customer puts the decision off ("thôi để tuần sau chị tính
+/// lại", "I'll think about it"): a no to what was asked, and any day named
+/// is when they will decide, not a day to book.
+pub(super) fn defers(scan: &Scan) -> bool {
+    let words = scan.words;
+    DEFER.iter().any(|pattern| {
+        let pattern = text::phrase(pattern);
+        (0..words.len()).any(|at| text::phrase_at(words, at, &pattern))
+    })
+}
+
+/// Phrases that ask when a consultant works.
+const HOURS: [&str; 19] = [
+    "làm tới mấy",
+    "làm đến mấy",
+    "làm việc tới mấy",
+    "làm việc đến mấy",
+    "làm từ mấy",
+    "làm việc từ mấy",
+    "mấy giờ nghỉ",
+    "nghỉ lúc mấy",
+    "giờ làm việc",
+    "giờ làm",
+    "working hours",
+    "work hours",
+    "office hours",
+    "opening hours",
+    "work until",
+    "works until",
+    "working until",
+    "what hours",
+    "until what time",
+];
+
+/// Whether the customer asks when a consultant works.
+pub(super) fn asks_hours(scan: &Scan) -> bool {
+    let words = scan.words;
+    HOURS.iter().any(|pattern| {
+        let pattern = text::phrase(pattern);
+        (0..words.len()).any(|at| text::phrase_at(words, at, &pattern))
+    })
+}
+
+/// "the earliest", "sớm nhất", "soonest": the first of the offered slots,
+/// which come nearest first.
+const EARLIEST: [&str; 5] = [
+    "earliest",
+    "soonest",
+    "sớm nhất",
+    "first available",
+    "first free",
+];
+
+/// A choice among offered options: "2", "số 2", "the second", "cái thứ hai",
+/// and, among offered slots, "the earliest".
 pub(super) fn choice(scan: &mut Scan, awaiting: Option<Awaiting>) -> Option<usize> {
     if matches!(
         awaiting,
@@ -277,6 +348,18 @@ pub(super) fn choice(scan: &mut Scan, awaiting: Option<Awaiting>) -> Option<usiz
     }
     let words = scan.words;
     let n = words.len();
+    if awaiting == Some(Awaiting::Slot) {
+        for pattern in EARLIEST {
+            let pattern = text::phrase(pattern);
+            if let Some(at) = (0..n).find(|&at| {
+                text::phrase_at(words, at, &pattern)
+                    && (at..at + pattern.len()).all(|i| !scan.used[i])
+            }) {
+                scan.take(at, pattern.len());
+                return Some(1);
+            }
+        }
+    }
     let small = |w: &Word| {
         w.number()
             .map(|v| v as usize)

@@ -25,7 +25,14 @@ pub(super) struct Found {
     /// Where a period named without a day starts: the Monday of a week
     /// ("tuần sau"), the first day of a month or of its third ("tháng sau").
     pub from: Option<NaiveDate>,
+    /// The day is where something moves to ("push it to Thursday", "dời
+    /// sang thứ 5"): it wins over a day named before it, which says which
+    /// appointment moves.
+    pub target: bool,
 }
+
+/// Words that introduce the day something moves to.
+const MOVE_TO: [&str; 5] = ["to", "sang", "qua", "thành", "into"];
 
 /// Which week a weekday falls in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -236,6 +243,8 @@ fn month(scan: &mut Scan, today: NaiveDate) -> Option<NaiveDate> {
 /// and weeks without a day ("tuần sau").
 pub(super) fn weekday(scan: &mut Scan, today: NaiveDate) -> Found {
     let mut found = Found::default();
+    // "from Monday to Thursday" is a range, not a move.
+    let mut first_opens_range = false;
     let n = scan.words.len();
     let mut i = 0;
     while i < n {
@@ -297,8 +306,18 @@ pub(super) fn weekday(scan: &mut Scan, today: NaiveDate) -> Found {
         } else if after.is_some_and(|a| a.is_any(&["tới", "sau"])) {
             end += 1;
         }
+        let before = |at: usize, words: &[&str]| {
+            at > 0 && scan.words.get(at - 1).is_some_and(|w| w.is_any(words))
+        };
+        let targeted = before(start, &MOVE_TO);
         if found.date.is_none() {
             found.date = resolve(today, day, which);
+            found.target = targeted;
+            first_opens_range = before(start, &["from", "từ"]);
+        } else if targeted && !found.target && !first_opens_range {
+            // "my Wednesday one … to Thursday": Thursday.
+            found.date = resolve(today, day, which);
+            found.target = true;
         }
         scan.take(start, end - start);
         i = end;
@@ -756,6 +775,7 @@ pub(super) fn dates(scan: &mut Scan, context: &Context) -> Found {
     Found {
         date: numeric.or(relative),
         from: week.or(month),
+        target: false,
     }
 }
 
@@ -1019,10 +1039,12 @@ fn part_word(words: &[Word], i: usize, w: &Word) -> Option<Part> {
             return Some(Part::Day(DayPart::Morning));
         }
         // "doi lich hen sang thu 5": over to Thursday, after a verb of moving.
-        let moving = words[i.saturating_sub(4)..i]
+        let moving = words[..i]
             .iter()
             .any(|p| p.is_any(&["đổi", "dời", "chuyển", "lùi", "dịch", "hoãn", "move"]));
-        if moving || prev.is_some_and(|p| p.is_any(&["qua"])) {
+        // Who types "dời lịch" with its marks writes sáng with them too.
+        let marked_elsewhere = words.iter().filter(|w| w.has_marks()).count() >= 2;
+        if moving || marked_elsewhere || prev.is_some_and(|p| p.is_any(&["qua"])) {
             return None;
         }
         return near_time(prev, next).then_some(Part::Day(DayPart::Morning));

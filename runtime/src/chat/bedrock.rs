@@ -722,7 +722,8 @@ Monday of a week (\"tuần sau\"), the 1st of a month (\"tháng sau\").\n\
 - time: a clock time as HH:MM (24 h; \"3 giờ chiều\" is 15:00), or morning, afternoon or evening.\n\
 - email, code (exactly six digits), name (only when the bot asked for it), answer (true for yes, false \
 for no), choice (a 1-based number among the options shown), any_consultant (true when the customer \
-leaves the consultant open: \"anyone\", \"ai cũng được\"), language (vi or en, from how the message is \
+leaves the consultant open: \"anyone\", \"ai cũng được\"), hours (true when the customer asks when a \
+consultant works, e.g. \"chị Ngọc thứ 5 làm tới mấy giờ\"; the intent is then consultant_info), language (vi or en, from how the message is \
 written; leave it out when the message shows neither).\n",
     );
     let _ = writeln!(
@@ -764,6 +765,7 @@ fn classify_schema() -> Value {
             "answer": {"type": "boolean"},
             "choice": {"type": "integer", "minimum": 1},
             "any_consultant": {"type": "boolean", "description": "true when the customer leaves the consultant open (\"anyone\", \"ai cũng được\")"},
+            "hours": {"type": "boolean", "description": "true when the customer asks when a consultant works (\"làm tới mấy giờ\", \"working hours\")"},
             "language": {"type": "string", "enum": ["vi", "en"]}
         }
     })
@@ -796,6 +798,7 @@ struct ClassifyInput {
     answer: Option<bool>,
     choice: Option<u32>,
     any_consultant: Option<bool>,
+    hours: Option<bool>,
     language: Option<Language>,
 }
 
@@ -867,6 +870,7 @@ fn parse_understanding(input: &Value, directory: &Directory) -> Result<Understan
         answer: raw.answer,
         choice,
         any_consultant: raw.any_consultant.unwrap_or(false),
+        hours: raw.hours.unwrap_or(false),
     })
 }
 

@@ -146,6 +146,31 @@ pub(crate) async fn advance(
         },
         (None, _) => None,
     };
+    // "số 2", "the second one", "sớm nhất", or a time that is one of the
+    // offered slots ("ok e lấy 10h"): a tap on that chip, said in words.
+    let said = understanding
+        .as_ref()
+        .and_then(|u| said_pick(turn, &state.offered, awaiting, u));
+    let (pick, understanding) = match said {
+        Some(said) => {
+            // The pick says which slot (or option); the rest of the message
+            // may still name a service ("15h nhé, buổi tư vấn ngắn"). It is
+            // no answer to a question not yet asked.
+            let rest = understanding.map(|u| Understanding {
+                intent: None,
+                consultant: None,
+                any_consultant: false,
+                date: None,
+                week: None,
+                time: None,
+                choice: None,
+                answer: None,
+                ..u
+            });
+            (Some(Some(said)), rest)
+        }
+        None => (pick, understanding),
+    };
     let mut flow = state.flow.take();
     // An unknown payload (an old chip) changes nothing: the flow's
     // question is asked again.
@@ -160,6 +185,17 @@ pub(crate) async fn advance(
         Input::Text(text) => text.trim().to_string(),
         _ => String::new(),
     };
+    if pick.is_none()
+        && let (Some(held), Some(understanding)) = (flow.as_mut(), understanding.as_ref())
+        && let Some(intent) = side_question(held, understanding)
+    {
+        if let Some(language) = understanding.language {
+            turn.language = language;
+        }
+        let reply = answer_aside(turn, held, intent, understanding).await?;
+        state.flow = flow;
+        return Ok(reply);
+    }
     let understanding = understanding.map(|u| under_booking_summary(flow.as_ref(), u));
     if let Some(understanding) = &understanding {
         // A one-word "ok"/"yes" says little about the language: it follows
@@ -185,6 +221,143 @@ pub(crate) async fn advance(
     .await?;
     state.flow = flow;
     Ok(reply)
+}
+
+/// Whether the message asks about a service or a consultant, and nothing
+/// more, while a booking or a change waits for the customer's answer:
+/// "how long is it?" at the email question is answered, and the booking
+/// goes on. The question's intent, if it is one.
+fn side_question(flow: &Flow, understanding: &Understanding) -> Option<Intent> {
+    let intent = if understanding.hours {
+        Intent::ConsultantInfo
+    } else {
+        understanding
+            .intent
+            .filter(|i| matches!(i, Intent::Services | Intent::ConsultantInfo))?
+    };
+    let aside = matches!(
+        flow.intent,
+        Intent::Book | Intent::Reschedule | Intent::Cancel
+    ) && matches!(
+        flow.awaiting,
+        Some(
+            Awaiting::Email
+                | Awaiting::Name
+                | Awaiting::Confirm
+                | Awaiting::Slot
+                | Awaiting::Date
+                | Awaiting::Time
+                | Awaiting::Consultant
+                | Awaiting::Service
+                | Awaiting::Appointment
+        )
+    ) && understanding.email.is_none()
+        // A day asked about someone's hours is not a new day to book.
+        && (understanding.hours
+            || (understanding.date.is_none()
+                && understanding.week.is_none()
+                && understanding.time.is_none()));
+    aside.then_some(intent)
+}
+
+/// Answers a [`side_question`] about what `held` is about (its service or
+/// consultant unless the message names another), then asks `held`'s
+/// question again.
+async fn answer_aside(
+    turn: &mut Turn<'_, '_>,
+    held: &mut Flow,
+    intent: Intent,
+    understanding: &Understanding,
+) -> Result<Reply, ChatError> {
+    let info = if understanding.hours {
+        let consultant = understanding.consultant.or(held.consultant);
+        let date = understanding.date.or(held.date);
+        hours(turn, consultant, date).await?
+    } else {
+        let mut aside = Flow::new(intent);
+        match intent {
+            Intent::Services => aside.service = understanding.service.or(held.service),
+            _ => {
+                aside.consultant = understanding.consultant.or(held.consultant);
+                aside.service = understanding.service;
+            }
+        }
+        let mut aside = Some(aside);
+        Box::pin(step(turn, &mut aside, None, "", None)).await?
+    };
+    let mut resumed = Some(held.clone());
+    let again = Box::pin(step(turn, &mut resumed, None, "", None)).await?;
+    if let Some(resumed) = resumed {
+        *held = resumed;
+    }
+    let mut messages: Vec<_> = info
+        .messages
+        .into_iter()
+        .map(|mut message| {
+            message.quick_replies.clear();
+            message
+        })
+        .collect();
+    messages.extend(again.messages);
+    Ok(Reply { messages, ..again })
+}
+
+/// The offered chip a typed message picks, if it picks one: a choice by
+/// position (the chips come nearest first, so "the earliest" is the first),
+/// or, while slots are offered, a clock time (and day, and consultant, when
+/// named) that fits exactly one of them. A message about something else
+/// (another flow, a new day) picks nothing.
+fn said_pick(
+    turn: &Turn<'_, '_>,
+    offered: &[Offer],
+    awaiting: Option<Awaiting>,
+    understanding: &Understanding,
+) -> Option<Pick> {
+    let choosing = matches!(
+        awaiting,
+        Some(
+            Awaiting::Slot
+                | Awaiting::Consultant
+                | Awaiting::Service
+                | Awaiting::Appointment
+                | Awaiting::Topic
+        )
+    );
+    let same_flow = matches!(
+        understanding.intent,
+        None | Some(Intent::Availability | Intent::Book)
+    ) || awaiting == Some(Awaiting::Topic);
+    if !choosing || !same_flow {
+        return None;
+    }
+    // "the first week of December" names a week, not the first chip.
+    let names_when = understanding.date.is_some()
+        || understanding.week.is_some()
+        || understanding.time.is_some();
+    if let Some(n) = understanding.choice.filter(|_| !names_when) {
+        return offered
+            .get(n.checked_sub(1)?)
+            .and_then(|offer| Pick::parse(&offer.payload));
+    }
+    let (Some(Awaiting::Slot), Some(TimeOfDay::At(time))) = (awaiting, understanding.time) else {
+        return None;
+    };
+    let mut fitting = offered
+        .iter()
+        .filter_map(|offer| Pick::parse(&offer.payload))
+        .filter(|pick| match pick {
+            Pick::Slot(consultant, at) => {
+                let local = at.with_timezone(&turn.tenant.time_zone);
+                local.time() == time
+                    && understanding.date.is_none_or(|d| d == local.date_naive())
+                    && understanding.consultant.is_none_or(|c| c == *consultant)
+            }
+            _ => false,
+        });
+    match (fitting.next(), fitting.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
 }
 
 /// Under a booking's summary, the verbs of the other flows speak of this
@@ -332,6 +505,7 @@ fn apply_understanding(
     let intent = intent.filter(|intent| {
         !(*intent == Intent::ConsultantInfo
             && looking_for_time
+            && !understanding.hours
             && (understanding.date.is_some() || understanding.time.is_some()))
     });
     // "Can I see Ms Ngọc on 1/12 at 10:30 about my company?": a consultant
@@ -339,6 +513,7 @@ fn apply_understanding(
     // offline reader says so itself; a language model may not.
     let intent = intent.map(|intent| {
         let meeting = understanding.consultant.is_some()
+            && !understanding.hours
             && matches!(understanding.time, Some(TimeOfDay::At(_)));
         if intent == Intent::ConsultantInfo && meeting {
             Intent::Book
@@ -527,6 +702,50 @@ async fn step(
         _ => understanding.and_then(|u| u.answer),
     };
     let resend = pick == Some(Pick::Resend);
+    // "Không, thôi để tuần sau mình tính" / "no thanks, I'll think about
+    // it" while choosing a time: nothing is done, and the flow ends.
+    let choosing = matches!(
+        f.awaiting,
+        Some(
+            Awaiting::Slot
+                | Awaiting::Date
+                | Awaiting::Time
+                | Awaiting::Consultant
+                | Awaiting::Service
+        )
+    );
+    let names_more = understanding.is_some_and(|u| {
+        u.date.is_some()
+            || u.week.is_some()
+            || u.time.is_some()
+            || u.consultant.is_some()
+            || u.service.is_some()
+    });
+    if answer == Some(false)
+        && choosing
+        && !names_more
+        && matches!(
+            f.intent,
+            Intent::Availability | Intent::Book | Intent::Reschedule
+        )
+    {
+        let text = if f.intent == Intent::Reschedule {
+            t(
+                language,
+                "Vâng, lịch hẹn của bạn giữ nguyên. Khi cần bạn cứ nhắn mình nhé.",
+                "All right, your appointment stays as it is. Message me whenever you need.",
+            )
+        } else {
+            t(
+                language,
+                "Vâng, mình chưa đặt gì cả. Khi nào cần bạn cứ nhắn mình nhé.",
+                "All right, nothing is booked. Message me whenever you're ready.",
+            )
+        };
+        let reply = close(language, f, text);
+        *flow = None;
+        return Ok(reply);
+    }
     match f.intent {
         Intent::Greeting | Intent::Help | Intent::Other => {
             let intent = f.intent;
@@ -601,7 +820,28 @@ async fn step(
                 ));
                 chips.push(chip(name.to_string(), &Pick::Service(id)));
             }
-            if asked.is_some() {
+            if let Some(service) = asked {
+                // "How much is it, and who would I see?": who does this work.
+                let consultants = turn.read(&SqlTask::Consultants).await?;
+                let names: Vec<String> = consultants_handling(turn, &consultants, service)
+                    .into_iter()
+                    .map(|id| consultant_name(turn, id))
+                    .collect();
+                if !names.is_empty() {
+                    lines.push(t(
+                        language,
+                        &format!("Tư vấn viên: {}", names.join(", ")),
+                        &format!(
+                            "{}: {}",
+                            if names.len() == 1 {
+                                "Consultant"
+                            } else {
+                                "Consultants"
+                            },
+                            names.join(", ")
+                        ),
+                    ));
+                }
                 // One service: the next step is booking it.
                 chips = vec![chip(
                     t(language, "Đặt lịch", "Book"),
@@ -619,6 +859,15 @@ async fn step(
                 lines.join("\n"),
                 chips,
             ))
+        }
+        Intent::ConsultantInfo if understanding.is_some_and(|u| u.hours) => {
+            let (consultant, date) = (f.consultant, f.date);
+            // "Free times" next is with that consultant.
+            *flow = consultant.map(|consultant| Flow {
+                consultant: Some(consultant),
+                ..Flow::new(Intent::ConsultantInfo)
+            });
+            hours(turn, consultant, date).await
         }
         Intent::ConsultantInfo => {
             let mut wanted = f.consultant;
@@ -743,6 +992,92 @@ fn service_name(turn: &Turn<'_, '_>, id: i64) -> String {
 
 /// The consultants (rows of the consultants task) whose specialty or bio
 /// names `service`'s subject; empty when none does.
+/// When a consultant works: on `date`, or each day of the coming week; with
+/// no consultant, the whole team on `date` (or today).
+async fn hours(
+    turn: &mut Turn<'_, '_>,
+    consultant: Option<i64>,
+    date: Option<NaiveDate>,
+) -> Result<Reply, ChatError> {
+    let language = turn.language;
+    let today = local_date(turn.tenant, turn.now);
+    let ids: Vec<i64> = match consultant {
+        Some(id) => vec![id],
+        None => turn.directory.consultants.iter().map(|c| c.id).collect(),
+    };
+    let first = date.unwrap_or(today);
+    let last = match (consultant, date) {
+        (Some(_), None) => first + Duration::days(6),
+        _ => first,
+    };
+    let team = slots::load_team(turn, &ids, first, last, 30, None).await?;
+    let ranges = |availability: &meetassist_conversation::availability::Availability,
+                  day: NaiveDate| {
+        let worked: Vec<String> = availability
+            .working_hours(day)
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}–{}",
+                    slots::time_of_day(language, r.start_time),
+                    slots::time_of_day(language, r.end_time)
+                )
+            })
+            .collect();
+        if worked.is_empty() {
+            t(language, "nghỉ", "off")
+        } else {
+            worked.join(", ")
+        }
+    };
+    let zone = slots::zone(language, turn.tenant, first);
+    let mut lines = Vec::new();
+    match consultant {
+        Some(id) => {
+            let name = consultant_name(turn, id);
+            lines.push(t(
+                language,
+                &format!("Giờ làm việc của {name} ({zone}):"),
+                &format!("{name}'s working hours ({zone}):"),
+            ));
+            if let Some(availability) = team.first() {
+                for day in first.iter_days().take_while(|d| *d <= last) {
+                    lines.push(format!(
+                        "• {}: {}",
+                        slots::day(language, day),
+                        ranges(availability, day)
+                    ));
+                }
+            }
+        }
+        None => {
+            lines.push(t(
+                language,
+                &format!(
+                    "Giờ làm việc ngày {} ({zone}):",
+                    slots::day(language, first)
+                ),
+                &format!("Working hours on {} ({zone}):", slots::day(language, first)),
+            ));
+            for availability in &team {
+                let name = consultant_name(turn, availability.consultant_id.0);
+                lines.push(format!("• {name}: {}", ranges(availability, first)));
+            }
+        }
+    }
+    let chips = vec![chip(
+        t(language, "Xem lịch trống", "Free times"),
+        &Pick::Intent(Intent::Availability),
+    )];
+    Ok(reply(
+        language,
+        Intent::ConsultantInfo,
+        None,
+        lines.join("\n"),
+        chips,
+    ))
+}
+
 fn consultants_handling(turn: &Turn<'_, '_>, rows: &[Value], service: i64) -> Vec<i64> {
     let profiles: Vec<Profile<'_>> = rows
         .iter()
@@ -880,11 +1215,14 @@ async fn team_availability(turn: &mut Turn<'_, '_>, f: &mut Flow) -> Result<Repl
         ));
     }
     let header = lines.len();
+    // Each consultant's first free time, nearest first (then by name): the
+    // chips come in the order "the earliest" counts them.
+    let mut rows = Vec::new();
     for availability in &team {
         let id = availability.consultant_id.0;
         let starts = availability.bookable_starts(date, date);
         let offered = slots::offer(turn, &starts, f.time);
-        let Some(first) = offered.first() else {
+        let Some(first) = offered.first().copied() else {
             continue;
         };
         let name = consultant_name(turn, id);
@@ -893,14 +1231,14 @@ async fn team_availability(turn: &mut Turn<'_, '_>, f: &mut Flow) -> Result<Repl
             .take(4)
             .map(|at| slots::clock(turn.tenant, *at))
             .collect();
+        rows.push((first, id, name, times));
+    }
+    rows.sort_by_key(|(first, ..)| *first);
+    for (first, id, name, times) in rows {
         lines.push(format!("• {name}: {}", times.join(", ")));
         chips.push(chip(
-            format!(
-                "{} {}",
-                given_name(&name),
-                slots::clock(turn.tenant, *first)
-            ),
-            &Pick::Slot(id, *first),
+            format!("{} {}", given_name(&name), slots::clock(turn.tenant, first)),
+            &Pick::Slot(id, first),
         ));
     }
     if lines.len() == header {

@@ -47,6 +47,14 @@ pub(crate) fn clock(tenant: &Tenant, at: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// A local time of day as a sentence shows it: "8:00" / "8:00 AM".
+pub(crate) fn time_of_day(language: Language, time: NaiveTime) -> String {
+    match language {
+        Language::Vi => time.format("%-H:%M").to_string(),
+        Language::En => time.format("%-I:%M %p").to_string(),
+    }
+}
+
 /// The zone times of a local date are in: "giờ Việt Nam, GMT+7".
 pub(crate) fn zone(language: Language, tenant: &Tenant, date: NaiveDate) -> String {
     let noon = NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN);
