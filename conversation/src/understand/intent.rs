@@ -177,6 +177,8 @@ const MY_APPOINTMENTS: &[&str] = &[
     "xem lịch hẹn",
     "kiểm tra lịch hẹn",
     "lịch hẹn sắp tới",
+    "biết giờ hẹn",
+    "giờ hẹn của",
     "my appointment",
     "my appointments",
     "my booking",
