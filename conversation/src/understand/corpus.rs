@@ -43,6 +43,7 @@ struct Case {
     choice: Option<usize>,
     any_consultant: Option<bool>,
     hours: Option<bool>,
+    farewell: Option<bool>,
 }
 
 fn root() -> PathBuf {
@@ -108,7 +109,7 @@ struct Tally {
     right: usize,
 }
 
-const SLOT_FIELDS: [&str; 12] = [
+const SLOT_FIELDS: [&str; 13] = [
     "consultant",
     "service",
     "date",
@@ -121,6 +122,7 @@ const SLOT_FIELDS: [&str; 12] = [
     "choice",
     "any_consultant",
     "hours",
+    "farewell",
 ];
 
 #[test]
@@ -170,7 +172,7 @@ fn phrasing_accuracy() {
             };
             let got = &understand(&case.text, &context);
             let show = |v: Option<String>| v.unwrap_or_else(|| "-".into());
-            let fields: [(&str, Option<String>, Option<String>); 14] = [
+            let fields: [(&str, Option<String>, Option<String>); 15] = [
                 (
                     "intent",
                     case.intent.map(|i| format!("{i:?}")),
@@ -229,6 +231,11 @@ fn phrasing_accuracy() {
                     "hours",
                     case.hours.filter(|h| *h).map(|h| h.to_string()),
                     got.hours.then(|| true.to_string()),
+                ),
+                (
+                    "farewell",
+                    case.farewell.filter(|f| *f).map(|f| f.to_string()),
+                    got.farewell.then(|| true.to_string()),
                 ),
             ];
             for (field, expected, actual) in fields {

@@ -219,6 +219,7 @@ const MY_APPOINTMENTS_WEAK: &[&str] = &[
 
 const BOOK: &[&str] = &[
     "đặt lịch",
+    "đặt thêm",
     "đặt hẹn",
     "đặt chỗ",
     "đặt giờ",
@@ -553,7 +554,7 @@ const GREETING: &[&str] = &[
 ];
 
 /// Thanks and goodbyes: something, but nothing the bot acts on.
-const OTHER: &[&str] = &[
+pub(super) const OTHER: &[&str] = &[
     "cảm ơn",
     "cám ơn",
     "thanks",
@@ -565,6 +566,12 @@ const OTHER: &[&str] = &[
     "tks",
     "thx",
 ];
+
+/// Whether the message thanks or says goodbye (and the reader found no
+/// other intent in it): the bot answers in kind, with no menu.
+pub(super) fn farewell(scan: &Scan, intent: Option<Intent>) -> bool {
+    intent == Some(Intent::Other) && any(scan.words, OTHER)
+}
 
 /// Words that turn named slots into a wish to book ("em muốn … anh An mai").
 const DESIRE: &[&str] = &[
@@ -795,8 +802,18 @@ fn detect(words: &[Word], read: &Understanding, anyone: bool) -> Option<Intent> 
     if asks_for_person(words) {
         return Some(Intent::Human);
     }
-    // "đổi ý" is changing one's mind, not the appointment.
-    let changed_mind = any(words, &["đổi ý"]);
+    // "đổi ý" is changing one's mind, "đổi việc" one's job (a topic to
+    // talk about), not the appointment.
+    let changed_mind = any(
+        words,
+        &[
+            "đổi ý",
+            "đổi việc",
+            "đổi công việc",
+            "đổi nghề",
+            "đổi ngành",
+        ],
+    );
     if RESCHEDULE
         .iter()
         .any(|p| has_wanted(words, p) && !(changed_mind && *p == "!đổi"))

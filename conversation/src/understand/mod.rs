@@ -157,6 +157,9 @@ pub struct Understanding {
     /// mấy giờ", "what are An's hours on Friday?"), not for a free slot.
     #[serde(default)]
     pub hours: bool,
+    /// Thanks or goodbye, and nothing else to act on.
+    #[serde(default)]
+    pub farewell: bool,
 }
 
 /// Reads one customer message.
@@ -230,6 +233,7 @@ pub fn understand(message: &str, context: &Context) -> Understanding {
         out.time = None;
         out.choice = None;
     }
+    out.farewell = intent::farewell(&scan, out.intent);
     out.language = detect::language(&scan, context.directory);
     out.any_consultant = any_consultant;
     out

@@ -305,7 +305,7 @@ fn capitalised_inside(words: &[Word], at: usize) -> bool {
 
 /// Topics a customer names a service by, in both languages; a service whose
 /// name contains the first phrase of a topic matches any phrase of it.
-const TOPICS: [&[&str]; 4] = [
+const TOPICS: [&[&str]; 5] = [
     &[
         "thuế",
         "tax",
@@ -349,6 +349,16 @@ const TOPICS: [&[&str]; 4] = [
         "migrate",
     ],
     &["ngắn", "short", "brief", "quick", "nhanh"],
+    // A service named for contracts alone ("Soạn thảo hợp đồng").
+    &[
+        "hợp đồng",
+        "contract",
+        "contracts",
+        "lease",
+        "drafting",
+        "draft",
+        "soạn thảo",
+    ],
 ];
 
 /// Words of service names that say nothing about the service.

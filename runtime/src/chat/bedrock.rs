@@ -723,7 +723,8 @@ Monday of a week (\"tuần sau\"), the 1st of a month (\"tháng sau\").\n\
 - email, code (exactly six digits), name (only when the bot asked for it), answer (true for yes, false \
 for no), choice (a 1-based number among the options shown), any_consultant (true when the customer \
 leaves the consultant open: \"anyone\", \"ai cũng được\"), hours (true when the customer asks when a \
-consultant works, e.g. \"chị Ngọc thứ 5 làm tới mấy giờ\"; the intent is then consultant_info), language (vi or en, from how the message is \
+consultant works, e.g. \"chị Ngọc thứ 5 làm tới mấy giờ\"; the intent is then consultant_info), farewell \
+(true when the message only thanks or says goodbye; the intent is then other), language (vi or en, from how the message is \
 written; leave it out when the message shows neither).\n",
     );
     let _ = writeln!(
@@ -766,6 +767,7 @@ fn classify_schema() -> Value {
             "choice": {"type": "integer", "minimum": 1},
             "any_consultant": {"type": "boolean", "description": "true when the customer leaves the consultant open (\"anyone\", \"ai cũng được\")"},
             "hours": {"type": "boolean", "description": "true when the customer asks when a consultant works (\"làm tới mấy giờ\", \"working hours\")"},
+            "farewell": {"type": "boolean", "description": "true when the message only thanks or says goodbye"},
             "language": {"type": "string", "enum": ["vi", "en"]}
         }
     })
@@ -799,6 +801,7 @@ struct ClassifyInput {
     choice: Option<u32>,
     any_consultant: Option<bool>,
     hours: Option<bool>,
+    farewell: Option<bool>,
     language: Option<Language>,
 }
 
@@ -871,6 +874,7 @@ fn parse_understanding(input: &Value, directory: &Directory) -> Result<Understan
         choice,
         any_consultant: raw.any_consultant.unwrap_or(false),
         hours: raw.hours.unwrap_or(false),
+        farewell: raw.farewell.unwrap_or(false),
     })
 }
 

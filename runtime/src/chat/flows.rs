@@ -684,6 +684,20 @@ async fn step(
 ) -> Result<Reply, ChatError> {
     let language = turn.language;
     let Some(f) = flow.as_mut() else {
+        // "ok cảm ơn e nha, bye" with nothing in progress: a goodbye, no menu.
+        if understanding.is_some_and(|u| u.farewell) {
+            return Ok(reply(
+                language,
+                Intent::Other,
+                None,
+                t(
+                    language,
+                    "Cảm ơn bạn! Khi cần đặt, đổi hay hủy lịch, bạn cứ nhắn mình nhé.",
+                    "Thank you! Message me whenever you want to book, move or cancel an appointment.",
+                ),
+                Vec::new(),
+            ));
+        }
         return Ok(reply(
             language,
             Intent::Other,
@@ -1293,6 +1307,61 @@ async fn offer_slots(
     let (from, to) = search_days(turn, f);
     let free = slots::free_starts(turn, consultant, from, to, minutes, exclude).await?;
     let name = consultant_name(turn, consultant);
+    // "Tuần này chị Mai Anh còn trống buổi nào?": the days of that week
+    // with room, each with its first times; a day is picked next.
+    let week_asked = f.date.is_none()
+        && f.time.is_none()
+        && matches!(f.intent, Intent::Availability | Intent::Book);
+    if let (true, Some(week)) = (week_asked, f.from) {
+        let mut days: Vec<(NaiveDate, Vec<DateTime<Utc>>)> = Vec::new();
+        for at in &free {
+            let day = local_date(turn.tenant, *at);
+            if day > week + Duration::days(6) {
+                break;
+            }
+            match days.last_mut() {
+                Some((last, starts)) if *last == day => starts.push(*at),
+                _ => days.push((day, vec![*at])),
+            }
+        }
+        if !days.is_empty() {
+            f.awaiting = Some(Awaiting::Date);
+            let zone = slots::zone(language, turn.tenant, week);
+            let mut lines = vec![t(
+                language,
+                &format!("Những ngày {name} còn trống ({zone}):"),
+                &format!("Days {name} has free times ({zone}):"),
+            )];
+            let mut chips = Vec::new();
+            for (day, starts) in &days {
+                // The times a day's slots are offered at (a coarser step).
+                let offered = slots::offer(turn, starts, None);
+                let shown: Vec<String> = offered
+                    .iter()
+                    .take(4)
+                    .map(|at| slots::clock(turn.tenant, *at))
+                    .collect();
+                let more = if offered.len() > shown.len() {
+                    ", …"
+                } else {
+                    ""
+                };
+                lines.push(format!(
+                    "• {}: {}{more}",
+                    slots::day(language, *day),
+                    shown.join(", ")
+                ));
+                chips.push(chip(slots::day_chip(language, *day), &Pick::Date(*day)));
+            }
+            return Ok(reply(
+                language,
+                f.intent,
+                f.awaiting,
+                lines.join("\n"),
+                chips,
+            ));
+        }
+    }
     let offered = slots::offer(turn, &free, f.time);
     if offered.is_empty() {
         if let Some(date) = f.date {
@@ -2176,13 +2245,28 @@ async fn change(
     // The customer may have said which: its day (for a cancel; a
     // reschedule's day is the new one) or its consultant.
     let tenant = turn.tenant;
-    let matching: Vec<&Appointment> = appointments
+    let theirs: Vec<&Appointment> = appointments
         .iter()
         .filter(|a| f.consultant.is_none_or(|c| c == a.consultant))
-        .filter(|a| {
-            f.intent != Intent::Cancel || f.date.is_none_or(|d| local_date(tenant, a.starts) == d)
-        })
         .collect();
+    let on_day = |same: &dyn Fn(NaiveDate, NaiveDate) -> bool| -> Vec<&Appointment> {
+        theirs
+            .iter()
+            .copied()
+            .filter(|a| {
+                f.intent != Intent::Cancel
+                    || f.date.is_none_or(|d| same(local_date(tenant, a.starts), d))
+            })
+            .collect()
+    };
+    let mut matching = on_day(&|day, asked| day == asked);
+    if matching.is_empty() {
+        // "cái lịch thứ 6 với chị Ngọc": a weekday is read as the next
+        // one, but the appointment may be a later Friday. The summary
+        // names the full date before anything changes.
+        use chrono::Datelike;
+        matching = on_day(&|day, asked| day.weekday() == asked.weekday());
+    }
     let chosen = f
         .appointment
         .and_then(|id| appointments.iter().find(|a| a.id == id))

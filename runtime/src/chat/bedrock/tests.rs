@@ -210,7 +210,7 @@ fn classify_input_is_parsed_strictly() {
     let full = parse(json!({
         "intent": "reschedule", "consultant": 2, "service": 1, "week": "2026-12-03",
         "time": "15:30", "email": " a@b.example ", "code": "123456", "name": "Hương\n",
-        "answer": true, "choice": 2, "any_consultant": true, "hours": true, "language": "en"
+        "answer": true, "choice": 2, "any_consultant": true, "hours": true, "farewell": true, "language": "en"
     }))
     .unwrap();
     assert_eq!(
@@ -231,6 +231,7 @@ fn classify_input_is_parsed_strictly() {
             choice: Some(2),
             any_consultant: true,
             hours: true,
+            farewell: true,
         }
     );
     // A month starts on its 1st; another day of a week, on its Monday.
