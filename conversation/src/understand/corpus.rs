@@ -44,6 +44,7 @@ struct Case {
     any_consultant: Option<bool>,
     hours: Option<bool>,
     farewell: Option<bool>,
+    same_time: Option<bool>,
 }
 
 fn root() -> PathBuf {
@@ -109,7 +110,7 @@ struct Tally {
     right: usize,
 }
 
-const SLOT_FIELDS: [&str; 13] = [
+const SLOT_FIELDS: [&str; 14] = [
     "consultant",
     "service",
     "date",
@@ -123,6 +124,7 @@ const SLOT_FIELDS: [&str; 13] = [
     "any_consultant",
     "hours",
     "farewell",
+    "same_time",
 ];
 
 #[test]
@@ -172,7 +174,7 @@ fn phrasing_accuracy() {
             };
             let got = &understand(&case.text, &context);
             let show = |v: Option<String>| v.unwrap_or_else(|| "-".into());
-            let fields: [(&str, Option<String>, Option<String>); 15] = [
+            let fields: [(&str, Option<String>, Option<String>); 16] = [
                 (
                     "intent",
                     case.intent.map(|i| format!("{i:?}")),
@@ -236,6 +238,11 @@ fn phrasing_accuracy() {
                     "farewell",
                     case.farewell.filter(|f| *f).map(|f| f.to_string()),
                     got.farewell.then(|| true.to_string()),
+                ),
+                (
+                    "same_time",
+                    case.same_time.filter(|s| *s).map(|s| s.to_string()),
+                    got.same_time.then(|| true.to_string()),
                 ),
             ];
             for (field, expected, actual) in fields {

@@ -160,6 +160,11 @@ pub struct Understanding {
     /// Thanks or goodbye, and nothing else to act on.
     #[serde(default)]
     pub farewell: bool,
+    /// "the same time" as the booking being confirmed or the appointment
+    /// being moved: its clock time, on the day named (or a week later for
+    /// "next week"). Only without a clock time of its own.
+    #[serde(default)]
+    pub same_time: bool,
 }
 
 /// Reads one customer message.
@@ -191,6 +196,7 @@ pub fn understand(message: &str, context: &Context) -> Understanding {
     names::people(&mut scan, context.directory);
     let any_consultant = names::anyone(&mut scan, context.awaiting);
     when::rule_out_negated(&mut scan, context);
+    when::rule_out_before(&mut scan, context);
     let weekday = when::weekday(&mut scan, context.today);
     let strong = names::consultant(&mut scan, context, names::Pass::Strong);
     let dates = when::dates(&mut scan, context);
@@ -234,6 +240,7 @@ pub fn understand(message: &str, context: &Context) -> Understanding {
         out.choice = None;
     }
     out.farewell = intent::farewell(&scan, out.intent);
+    out.same_time = out.time.is_none() && replies::same_time(&scan);
     out.language = detect::language(&scan, context.directory);
     out.any_consultant = any_consultant;
     out

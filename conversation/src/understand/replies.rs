@@ -295,6 +295,27 @@ pub(super) fn defers(scan: &Scan) -> bool {
     })
 }
 
+/// Phrases that keep the clock time of what is being changed.
+const SAME_TIME: [&str; 7] = [
+    "same time",
+    "same hour",
+    "cùng giờ",
+    "giờ cũ",
+    "giờ như cũ",
+    "y giờ",
+    "giữ giờ",
+];
+
+/// Whether the customer keeps the time: "friday same time?", "dời sang
+/// tuần sau cùng giờ".
+pub(super) fn same_time(scan: &Scan) -> bool {
+    let words = scan.words;
+    SAME_TIME.iter().any(|pattern| {
+        let pattern = text::phrase(pattern);
+        (0..words.len()).any(|at| text::phrase_at(words, at, &pattern))
+    })
+}
+
 /// Phrases that ask when a consultant works.
 const HOURS: [&str; 19] = [
     "làm tới mấy",

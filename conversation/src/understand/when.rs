@@ -405,6 +405,63 @@ pub(super) fn rule_out_negated(scan: &mut Scan, context: &Context) {
     }
 }
 
+/// Words after a date or time that rule it out: "thursday doesn't work for
+/// me", "mai không được, thứ 6 nhé".
+const RULED_OUT_AFTER: [&str; 8] = [
+    "doesn't work",
+    "does not work",
+    "won't work",
+    "isn't good",
+    "is not good",
+    "không được",
+    "ko được",
+    "không tiện",
+];
+
+/// Claims a date or time that a phrase after it rules out ("thursday
+/// doesn't work"): the one right before the phrase, in the same clause.
+pub(super) fn rule_out_before(scan: &mut Scan, context: &Context) {
+    let words = scan.words;
+    for at in 1..words.len() {
+        let found = RULED_OUT_AFTER.iter().any(|n| {
+            let phrase = text::phrase(n);
+            text::phrase_at(words, at, &phrase)
+        });
+        if !found {
+            continue;
+        }
+        let mut start = at;
+        while start > 0 && at - start < NOT_REACH && !words[start - 1].ends_clause {
+            start -= 1;
+        }
+        let mut window = Scan {
+            words,
+            used: (0..words.len())
+                .map(|i| scan.used[i] || !(start..at).contains(&i))
+                .collect(),
+            person: scan.person.clone(),
+        };
+        weekday(&mut window, context.today);
+        dates(&mut window, context);
+        time(&mut window, context.awaiting);
+        let claimed: Vec<usize> = (start..at)
+            .filter(|&i| window.used[i] && !scan.used[i])
+            .collect();
+        // Only what ends right before the phrase ("thursday doesn't
+        // work"), not a date earlier in the clause.
+        let ends_here = claimed.last().is_some_and(|&last| {
+            words[last + 1..at]
+                .iter()
+                .all(|w| w.is_any(&["is", "are", "thì", "là"]))
+        });
+        if ends_here {
+            for i in claimed {
+                scan.take(i, 1);
+            }
+        }
+    }
+}
+
 /// The words of `start..end` that the date and time readers claim, when
 /// the first of them opens the range (after fillers like "on").
 fn dates_in(scan: &Scan, context: &Context, start: usize, end: usize) -> Vec<usize> {

@@ -724,7 +724,9 @@ Monday of a week (\"tuần sau\"), the 1st of a month (\"tháng sau\").\n\
 for no), choice (a 1-based number among the options shown), any_consultant (true when the customer \
 leaves the consultant open: \"anyone\", \"ai cũng được\"), hours (true when the customer asks when a \
 consultant works, e.g. \"chị Ngọc thứ 5 làm tới mấy giờ\"; the intent is then consultant_info), farewell \
-(true when the message only thanks or says goodbye; the intent is then other), language (vi or en, from how the message is \
+(true when the message only thanks or says goodbye; the intent is then other), same_time (true when \
+the customer keeps the clock time of the booking or appointment being changed: \"friday same time\", \
+\"cùng giờ\"; leave time out then), language (vi or en, from how the message is \
 written; leave it out when the message shows neither).\n",
     );
     let _ = writeln!(
@@ -768,6 +770,7 @@ fn classify_schema() -> Value {
             "any_consultant": {"type": "boolean", "description": "true when the customer leaves the consultant open (\"anyone\", \"ai cũng được\")"},
             "hours": {"type": "boolean", "description": "true when the customer asks when a consultant works (\"làm tới mấy giờ\", \"working hours\")"},
             "farewell": {"type": "boolean", "description": "true when the message only thanks or says goodbye"},
+            "same_time": {"type": "boolean", "description": "true when the customer keeps the clock time of what is being changed (\"same time\", \"cùng giờ\")"},
             "language": {"type": "string", "enum": ["vi", "en"]}
         }
     })
@@ -802,6 +805,7 @@ struct ClassifyInput {
     any_consultant: Option<bool>,
     hours: Option<bool>,
     farewell: Option<bool>,
+    same_time: Option<bool>,
     language: Option<Language>,
 }
 
@@ -875,6 +879,7 @@ fn parse_understanding(input: &Value, directory: &Directory) -> Result<Understan
         any_consultant: raw.any_consultant.unwrap_or(false),
         hours: raw.hours.unwrap_or(false),
         farewell: raw.farewell.unwrap_or(false),
+        same_time: raw.same_time.unwrap_or(false) && time.is_none(),
     })
 }
 

@@ -565,6 +565,26 @@ fn apply_understanding(
 }
 
 fn fill_slots(turn: &mut Turn<'_, '_>, flow: &mut Flow, understanding: &Understanding) {
+    // "friday same time?" under a booking's summary: the clock time being
+    // confirmed, on the new day. A reschedule keeps the moved
+    // appointment's, which `change` knows.
+    let kept_time = if understanding.same_time && understanding.time.is_none() {
+        match flow.intent {
+            Intent::Reschedule => {
+                flow.same_time = true;
+                None
+            }
+            _ => flow
+                .slot
+                .map(|slot| slot.with_timezone(&turn.tenant.time_zone).time())
+                .or(match flow.time {
+                    Some(TimeOfDay::At(time)) => Some(time),
+                    _ => None,
+                }),
+        }
+    } else {
+        None
+    };
     if let Some(consultant) = understanding.consultant
         && flow.intent != Intent::Reschedule
         && flow.consultant != Some(consultant)
@@ -600,6 +620,10 @@ fn fill_slots(turn: &mut Turn<'_, '_>, flow: &mut Flow, understanding: &Understa
     }
     if let Some(time) = understanding.time {
         flow.time = Some(time);
+        flow.slot = None;
+    }
+    if let Some(time) = kept_time {
+        flow.time = Some(TimeOfDay::At(time));
         flow.slot = None;
     }
 }
@@ -2333,6 +2357,22 @@ async fn change(
     f.appointment = Some(appointment);
     if f.intent == Intent::Reschedule {
         f.consultant = Some(consultant);
+        if std::mem::take(&mut f.same_time) {
+            // "the same time next week": its clock time, on the day named,
+            // or on its weekday in the week named.
+            use chrono::Datelike;
+            let local = starts.with_timezone(&turn.tenant.time_zone);
+            f.time = Some(TimeOfDay::At(local.time()));
+            if f.date.is_none()
+                && let Some(week) = f.from
+            {
+                let monday =
+                    week - Duration::days(i64::from(week.weekday().num_days_from_monday()));
+                f.date = Some(
+                    monday + Duration::days(i64::from(local.weekday().num_days_from_monday())),
+                );
+            }
+        }
         let minutes = (ends - starts).num_minutes();
         let exclude = Some((starts, ends));
         let new_start = match chosen_start(turn, f, consultant, minutes, exclude).await? {

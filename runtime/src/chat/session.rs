@@ -56,6 +56,10 @@ pub struct Flow {
     pub appointment: Option<i64>,
     /// The email a code was sent to, while verifying.
     pub email: Option<String>,
+    /// The new start keeps the moved appointment's clock time ("the same
+    /// time next week"); resolved once the appointment is known.
+    #[serde(default)]
+    pub same_time: bool,
 }
 
 impl Flow {
@@ -73,6 +77,7 @@ impl Flow {
             slot: None,
             appointment: None,
             email: None,
+            same_time: false,
         }
     }
 }

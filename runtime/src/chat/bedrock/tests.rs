@@ -210,7 +210,7 @@ fn classify_input_is_parsed_strictly() {
     let full = parse(json!({
         "intent": "reschedule", "consultant": 2, "service": 1, "week": "2026-12-03",
         "time": "15:30", "email": " a@b.example ", "code": "123456", "name": "Hương\n",
-        "answer": true, "choice": 2, "any_consultant": true, "hours": true, "farewell": true, "language": "en"
+        "answer": true, "choice": 2, "any_consultant": true, "hours": true, "farewell": true, "same_time": true, "language": "en"
     }))
     .unwrap();
     assert_eq!(
@@ -232,6 +232,8 @@ fn classify_input_is_parsed_strictly() {
             any_consultant: true,
             hours: true,
             farewell: true,
+            // A clock time was given: it wins.
+            same_time: false,
         }
     );
     // A month starts on its 1st; another day of a week, on its Monday.
