@@ -288,11 +288,7 @@ const DEFER: [&str; 13] = [
 /// lại", "I'll think about it"): a no to what was asked, and any day named
 /// is when they will decide, not a day to book.
 pub(super) fn defers(scan: &Scan) -> bool {
-    let words = scan.words;
-    DEFER.iter().any(|pattern| {
-        let pattern = text::phrase(pattern);
-        (0..words.len()).any(|at| text::phrase_at(words, at, &pattern))
-    })
+    text::has_any_phrase(scan.words, &DEFER)
 }
 
 /// Phrases that keep the clock time of what is being changed.
@@ -309,11 +305,7 @@ const SAME_TIME: [&str; 7] = [
 /// Whether the customer keeps the time: "friday same time?", "dời sang
 /// tuần sau cùng giờ".
 pub(super) fn same_time(scan: &Scan) -> bool {
-    let words = scan.words;
-    SAME_TIME.iter().any(|pattern| {
-        let pattern = text::phrase(pattern);
-        (0..words.len()).any(|at| text::phrase_at(words, at, &pattern))
-    })
+    text::has_any_phrase(scan.words, &SAME_TIME)
 }
 
 /// Phrases that ask when a consultant works.
@@ -341,11 +333,7 @@ const HOURS: [&str; 19] = [
 
 /// Whether the customer asks when a consultant works.
 pub(super) fn asks_hours(scan: &Scan) -> bool {
-    let words = scan.words;
-    HOURS.iter().any(|pattern| {
-        let pattern = text::phrase(pattern);
-        (0..words.len()).any(|at| text::phrase_at(words, at, &pattern))
-    })
+    text::has_any_phrase(scan.words, &HOURS)
 }
 
 /// "the earliest", "sớm nhất", "soonest": the first of the offered slots,

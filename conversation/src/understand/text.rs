@@ -276,6 +276,14 @@ pub(crate) fn phrase_at(message: &[Word], at: usize, pattern: &[Word]) -> bool {
         && pattern.iter().zip(&message[at..]).all(|(p, w)| w.is(p))
 }
 
+/// Whether any of `patterns` occurs anywhere in `message`.
+pub(crate) fn has_any_phrase(message: &[Word], patterns: &[&str]) -> bool {
+    patterns.iter().any(|pattern| {
+        let pattern = phrase(pattern);
+        (0..message.len()).any(|at| phrase_at(message, at, &pattern))
+    })
+}
+
 /// Edit distance with adjacent transpositions, capped: anything above `max`
 /// is reported as `max + 1`. Used for typos in English keywords and names.
 pub(crate) fn distance(a: &str, b: &str, max: usize) -> usize {

@@ -1028,8 +1028,6 @@ fn service_name(turn: &Turn<'_, '_>, id: i64) -> String {
         .map_or_else(String::new, |s| s.name.clone())
 }
 
-/// The consultants (rows of the consultants task) whose specialty or bio
-/// names `service`'s subject; empty when none does.
 /// When a consultant works: on `date`, or each day of the coming week; with
 /// no consultant, the whole team on `date` (or today).
 async fn hours(
@@ -1116,6 +1114,8 @@ async fn hours(
     ))
 }
 
+/// The consultants (rows of the consultants task) whose specialty or bio
+/// names `service`'s subject; empty when none does.
 fn consultants_handling(turn: &Turn<'_, '_>, rows: &[Value], service: i64) -> Vec<i64> {
     let profiles: Vec<Profile<'_>> = rows
         .iter()
