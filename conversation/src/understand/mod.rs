@@ -167,6 +167,13 @@ pub struct Understanding {
     pub same_time: bool,
 }
 
+impl Understanding {
+    /// Whether the message names a day, a period or a time of day.
+    pub fn names_when(&self) -> bool {
+        self.date.is_some() || self.week.is_some() || self.time.is_some()
+    }
+}
+
 /// Reads one customer message.
 pub fn understand(message: &str, context: &Context) -> Understanding {
     let clipped: String = message.chars().take(MAX_CHARS).collect();
@@ -218,11 +225,7 @@ pub fn understand(message: &str, context: &Context) -> Understanding {
     out.choice = replies::choice(&mut scan, context.awaiting);
     // "ok, but make it 10h instead": a yes that brings a new day, time,
     // consultant or service changes what was asked; it is not a yes to it.
-    let changes = out.consultant.is_some()
-        || out.service.is_some()
-        || out.date.is_some()
-        || out.week.is_some()
-        || out.time.is_some();
+    let changes = out.consultant.is_some() || out.service.is_some() || out.names_when();
     out.answer = replies::answer(&scan, context.awaiting).filter(|&yes| !(yes && changes));
     out.intent = intent::intent(&scan, context.awaiting, &out, any_consultant);
     out.hours = replies::asks_hours(&scan);

@@ -434,19 +434,7 @@ pub(super) fn rule_out_before(scan: &mut Scan, context: &Context) {
         while start > 0 && at - start < NOT_REACH && !words[start - 1].ends_clause {
             start -= 1;
         }
-        let mut window = Scan {
-            words,
-            used: (0..words.len())
-                .map(|i| scan.used[i] || !(start..at).contains(&i))
-                .collect(),
-            person: scan.person.clone(),
-        };
-        weekday(&mut window, context.today);
-        dates(&mut window, context);
-        time(&mut window, context.awaiting);
-        let claimed: Vec<usize> = (start..at)
-            .filter(|&i| window.used[i] && !scan.used[i])
-            .collect();
+        let claimed = claimed_in(scan, context, start, at);
         // Only what ends right before the phrase ("thursday doesn't
         // work"), not a date earlier in the clause.
         let ends_here = claimed.last().is_some_and(|&last| {
@@ -462,9 +450,9 @@ pub(super) fn rule_out_before(scan: &mut Scan, context: &Context) {
     }
 }
 
-/// The words of `start..end` that the date and time readers claim, when
-/// the first of them opens the range (after fillers like "on").
-fn dates_in(scan: &Scan, context: &Context, start: usize, end: usize) -> Vec<usize> {
+/// The words of `start..end` that the date and time readers claim, read
+/// as if the message were that range alone.
+fn claimed_in(scan: &Scan, context: &Context, start: usize, end: usize) -> Vec<usize> {
     let mut window = Scan {
         words: scan.words,
         used: (0..scan.words.len())
@@ -475,9 +463,15 @@ fn dates_in(scan: &Scan, context: &Context, start: usize, end: usize) -> Vec<usi
     weekday(&mut window, context.today);
     dates(&mut window, context);
     time(&mut window, context.awaiting);
-    let claimed: Vec<usize> = (start..end)
+    (start..end)
         .filter(|&i| window.used[i] && !scan.used[i])
-        .collect();
+        .collect()
+}
+
+/// The words of `start..end` that the date and time readers claim, when
+/// the first of them opens the range (after fillers like "on").
+fn dates_in(scan: &Scan, context: &Context, start: usize, end: usize) -> Vec<usize> {
+    let claimed = claimed_in(scan, context, start, end);
     let opens = claimed.first().is_some_and(|&first| {
         scan.words[start..first]
             .iter()

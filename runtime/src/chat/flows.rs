@@ -253,10 +253,7 @@ fn side_question(flow: &Flow, understanding: &Understanding) -> Option<Intent> {
         )
     ) && understanding.email.is_none()
         // A day asked about someone's hours is not a new day to book.
-        && (understanding.hours
-            || (understanding.date.is_none()
-                && understanding.week.is_none()
-                && understanding.time.is_none()));
+        && (understanding.hours || !understanding.names_when());
     aside.then_some(intent)
 }
 
@@ -331,10 +328,7 @@ fn said_pick(
         return None;
     }
     // "the first week of December" names a week, not the first chip.
-    let names_when = understanding.date.is_some()
-        || understanding.week.is_some()
-        || understanding.time.is_some();
-    if let Some(n) = understanding.choice.filter(|_| !names_when) {
+    if let Some(n) = understanding.choice.filter(|_| !understanding.names_when()) {
         return offered
             .get(n.checked_sub(1)?)
             .and_then(|offer| Pick::parse(&offer.payload));
@@ -377,10 +371,7 @@ fn under_booking_summary(flow: Option<&Flow>, mut understanding: Understanding) 
         }
         Some(Intent::Reschedule) => {
             understanding.intent = None;
-            let changes = understanding.date.is_some()
-                || understanding.week.is_some()
-                || understanding.time.is_some()
-                || understanding.consultant.is_some();
+            let changes = understanding.names_when() || understanding.consultant.is_some();
             if changes {
                 // Not a no: the booking goes on with the new details.
                 understanding.answer = None;
@@ -526,10 +517,7 @@ fn apply_understanding(
     let after_info = flow
         .as_ref()
         .is_some_and(|f| matches!(f.intent, Intent::ConsultantInfo | Intent::Services));
-    let names_when = understanding.date.is_some()
-        || understanding.week.is_some()
-        || understanding.time.is_some()
-        || understanding.any_consultant;
+    let names_when = understanding.names_when() || understanding.any_consultant;
     let intent = intent.or_else(|| (after_info && names_when).then_some(Intent::Book));
     match intent {
         Some(
@@ -752,13 +740,8 @@ async fn step(
                 | Awaiting::Service
         )
     );
-    let names_more = understanding.is_some_and(|u| {
-        u.date.is_some()
-            || u.week.is_some()
-            || u.time.is_some()
-            || u.consultant.is_some()
-            || u.service.is_some()
-    });
+    let names_more = understanding
+        .is_some_and(|u| u.names_when() || u.consultant.is_some() || u.service.is_some());
     if answer == Some(false)
         && choosing
         && !names_more
@@ -1484,12 +1467,7 @@ async fn book(
     // before anything is booked.
     let changes_booking = understanding.is_some_and(|u| {
         u.email.is_none()
-            && (u.consultant.is_some()
-                || u.any_consultant
-                || u.service.is_some()
-                || u.date.is_some()
-                || u.week.is_some()
-                || u.time.is_some())
+            && (u.consultant.is_some() || u.any_consultant || u.service.is_some() || u.names_when())
     });
     if f.awaiting == Some(Awaiting::Email) && changes_booking {
         f.awaiting = None;
