@@ -31,12 +31,16 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use meetassist_compiler::describe::Session;
 use meetassist_runtime::guard::Audit;
 use serde::Deserialize;
+
+// The fixtures' file listing, shared with the tests.
+#[path = "../it/script.rs"]
+#[allow(dead_code)]
+mod script;
 
 #[derive(Deserialize)]
 struct CorpusFile {
@@ -191,15 +195,8 @@ fn main() {
 
 /// Every case of `fixtures/sql/`, in file order.
 fn corpus() -> Vec<Case> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/sql");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
     let mut cases = Vec::new();
-    for path in files {
+    for path in script::fixture_files("sql", "toml") {
         let file: CorpusFile = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         // What models write for real questions and bookings, apart from
         // the attack files' pathological shapes (2,000-item IN lists …).

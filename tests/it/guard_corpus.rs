@@ -16,7 +16,6 @@
 //! - Refused cases never reach the database, and the database is unchanged
 //!   at the end.
 
-use std::path::Path;
 use std::sync::OnceLock;
 
 use meetassist_compiler::Compiled;
@@ -58,14 +57,7 @@ fn guard() -> &'static Guard {
 }
 
 fn corpus() -> Vec<(String, Vec<Case>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/sql");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
-    files
+    crate::script::fixture_files("sql", "toml")
         .into_iter()
         .map(|path| {
             let text = std::fs::read_to_string(&path).unwrap();

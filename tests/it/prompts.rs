@@ -998,7 +998,7 @@ fn snapshot(name: &str, suffix: Option<&str>, text: &str) -> Result<(), String> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_prompt_translates_to_accepted_sql() {
     let started = Instant::now();
-    let files = crate::script::yaml_files("prompts");
+    let files = crate::script::fixture_files("prompts", "yaml");
     assert!(!files.is_empty(), "expected prompts in fixtures/prompts");
     let guard = Arc::new(meetassist_runtime::testing::guard());
     let mut tally = Tally::default();

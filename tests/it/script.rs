@@ -93,18 +93,19 @@ pub struct RowCheck {
 
 /// The conversation scripts (the top folder only: `pending/` is not played).
 pub fn scripts() -> Vec<PathBuf> {
-    yaml_files("conversations")
+    fixture_files("conversations", "yaml")
 }
 
-/// The `*.yaml` files of `fixtures/<folder>`, by name.
-pub fn yaml_files(folder: &str) -> Vec<PathBuf> {
+/// The `*.<extension>` files of `fixtures/<folder>` (not its subfolders),
+/// by name.
+pub fn fixture_files(folder: &str, extension: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../fixtures")
         .join(folder);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
         .collect();
     files.sort();
     files
