@@ -407,6 +407,19 @@ fn launch(
             "-c",
             "full_page_writes=off",
         ])
+        // Every CREATE DATABASE writes its template into the WAL; with the
+        // default 1 GB budget a test run's WAL alone took about 1 GB of disk.
+        // Checkpoints cost little with fsync off, and nothing replicates.
+        .args([
+            "-c",
+            "max_wal_size=64MB",
+            "-c",
+            "min_wal_size=32MB",
+            "-c",
+            "wal_level=minimal",
+            "-c",
+            "max_wal_senders=0",
+        ])
         .args(["-c", "max_connections=300"])
         .stdin(Stdio::null())
         .stdout(log)
