@@ -45,6 +45,7 @@ struct Case {
     hours: Option<bool>,
     farewell: Option<bool>,
     same_time: Option<bool>,
+    topic: Option<String>,
 }
 
 fn root() -> PathBuf {
@@ -110,7 +111,7 @@ struct Tally {
     right: usize,
 }
 
-const SLOT_FIELDS: [&str; 14] = [
+const SLOT_FIELDS: [&str; 15] = [
     "consultant",
     "service",
     "date",
@@ -125,6 +126,7 @@ const SLOT_FIELDS: [&str; 14] = [
     "hours",
     "farewell",
     "same_time",
+    "topic",
 ];
 
 #[test]
@@ -174,7 +176,7 @@ fn phrasing_accuracy() {
             };
             let got = &understand(&case.text, &context);
             let show = |v: Option<String>| v.unwrap_or_else(|| "-".into());
-            let fields: [(&str, Option<String>, Option<String>); 16] = [
+            let fields: [(&str, Option<String>, Option<String>); 17] = [
                 (
                     "intent",
                     case.intent.map(|i| format!("{i:?}")),
@@ -244,6 +246,7 @@ fn phrasing_accuracy() {
                     case.same_time.filter(|s| *s).map(|s| s.to_string()),
                     got.same_time.then(|| true.to_string()),
                 ),
+                ("topic", case.topic.clone(), got.topic.clone()),
             ];
             for (field, expected, actual) in fields {
                 let tally = tallies.entry(field).or_default();

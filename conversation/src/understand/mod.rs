@@ -15,14 +15,18 @@
 //!
 //! Files: `text` (folding and words), `when` (dates and times), `names`
 //! (consultants and services), `intent`, `replies` (yes/no, choices, email,
-//! codes, the customer's name), `detect` (language).
+//! codes, the customer's name), `topic` (what a meeting is about), `detect`
+//! (language).
 
 mod detect;
 mod intent;
 mod names;
 mod replies;
 pub(crate) mod text;
+mod topic;
 mod when;
+
+pub use topic::MAX_TOPIC_CHARS;
 
 use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
@@ -165,6 +169,10 @@ pub struct Understanding {
     /// "next week"). Only without a clock time of its own.
     #[serde(default)]
     pub same_time: bool,
+    /// What the meeting is about, in the customer's words ("về chuyện đổi
+    /// việc", "about my lease"), at most [`MAX_TOPIC_CHARS`] characters.
+    #[serde(default)]
+    pub topic: Option<String>,
 }
 
 impl Understanding {
@@ -244,6 +252,11 @@ pub fn understand(message: &str, context: &Context) -> Understanding {
     }
     out.farewell = intent::farewell(&scan, out.intent);
     out.same_time = out.time.is_none() && replies::same_time(&scan);
+    // A topic belongs to a booking; "Ai tư vấn về thuế?" asks who.
+    if matches!(out.intent, Some(Intent::Book | Intent::Other) | None) && out.answer != Some(false)
+    {
+        out.topic = topic::topic(&scan);
+    }
     out.language = detect::language(&scan, context.directory);
     out.any_consultant = any_consultant;
     out

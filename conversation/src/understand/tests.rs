@@ -400,3 +400,21 @@ fn help_inside_a_confirmation_is_politeness() {
     assert_eq!(read("bạn giúp được gì", None).intent, Some(Intent::Help));
     assert_eq!(read("giúp", None).intent, Some(Intent::Help));
 }
+
+#[test]
+fn a_topic_is_clipped_at_a_word_and_keeps_no_punctuation() {
+    let long = format!(
+        "book An about {}",
+        "the inheritance of my grandmother ".repeat(20)
+    );
+    let topic = read(&long, None).topic.unwrap_or_default();
+    assert!(topic.chars().count() <= super::MAX_TOPIC_CHARS, "{topic}");
+    // Cut between two words of the message, never inside one.
+    let whole = format!("{topic} ");
+    assert!(
+        topic.starts_with("the inheritance") && long.contains(&whole),
+        "{topic}"
+    );
+    let injected = read("book about my lease'); DELETE FROM customers; --", None);
+    assert_eq!(injected.topic.as_deref(), Some("my lease"));
+}

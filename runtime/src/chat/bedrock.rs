@@ -39,7 +39,7 @@ use meetassist_compiler::catalog::{ENUMS, Kind, TABLES};
 use meetassist_compiler::describe::Access;
 use meetassist_conversation::language::{Intent, Language};
 use meetassist_conversation::understand::{
-    Awaiting, Context, DayPart, Directory, Named, TimeOfDay, Understanding,
+    Awaiting, Context, DayPart, Directory, MAX_TOPIC_CHARS, Named, TimeOfDay, Understanding,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -726,7 +726,9 @@ leaves the consultant open: \"anyone\", \"ai cũng được\"), hours (true when
 consultant works, e.g. \"chị Ngọc thứ 5 làm tới mấy giờ\"; the intent is then consultant_info), farewell \
 (true when the message only thanks or says goodbye; the intent is then other), same_time (true when \
 the customer keeps the clock time of the booking or appointment being changed: \"friday same time\", \
-\"cùng giờ\"; leave time out then), language (vi or en, from how the message is \
+\"cùng giờ\"; leave time out then), topic (what a booking is about, in the customer's own words, \
+e.g. \"chia tài sản sau ly hôn\" from \"đặt lịch về việc chia tài sản sau ly hôn\"; only when the message \
+says it), language (vi or en, from how the message is \
 written; leave it out when the message shows neither).\n",
     );
     let _ = writeln!(
@@ -771,6 +773,7 @@ fn classify_schema() -> Value {
             "hours": {"type": "boolean", "description": "true when the customer asks when a consultant works (\"làm tới mấy giờ\", \"working hours\")"},
             "farewell": {"type": "boolean", "description": "true when the message only thanks or says goodbye"},
             "same_time": {"type": "boolean", "description": "true when the customer keeps the clock time of what is being changed (\"same time\", \"cùng giờ\")"},
+            "topic": {"type": "string", "maxLength": MAX_TOPIC_CHARS, "description": "what a booking is about, in the customer's own words"},
             "language": {"type": "string", "enum": ["vi", "en"]}
         }
     })
@@ -806,6 +809,7 @@ struct ClassifyInput {
     hours: Option<bool>,
     farewell: Option<bool>,
     same_time: Option<bool>,
+    topic: Option<String>,
     language: Option<Language>,
 }
 
@@ -880,6 +884,10 @@ fn parse_understanding(input: &Value, directory: &Directory) -> Result<Understan
         hours: raw.hours.unwrap_or(false),
         farewell: raw.farewell.unwrap_or(false),
         same_time: raw.same_time.unwrap_or(false) && time.is_none(),
+        topic: raw
+            .topic
+            .map(|topic| clean(&topic, MAX_TOPIC_CHARS))
+            .filter(|topic| !topic.is_empty()),
     })
 }
 

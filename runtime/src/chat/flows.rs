@@ -589,6 +589,11 @@ fn fill_slots(turn: &mut Turn<'_, '_>, flow: &mut Flow, understanding: &Understa
         flow.consultant = None;
         flow.slot = None;
     }
+    if let Some(topic) = &understanding.topic
+        && flow.intent == Intent::Book
+    {
+        flow.topic = Some(topic.clone());
+    }
     // A new service keeps a chosen slot: `book` checks it again for the
     // service's length before asking to confirm.
     if let Some(service) = understanding.service {
@@ -1541,11 +1546,15 @@ async fn book(
             turn,
             f,
             format!(
-                "{} {} — {} — {}?",
+                "{} {} — {} — {}{}?",
                 t(language, "Xác nhận đặt lịch:", "Confirm the booking:"),
                 consultant_name(turn, consultant),
                 service_name,
-                slots::when(language, turn.tenant, start)
+                slots::when(language, turn.tenant, start),
+                f.topic.as_deref().map_or(String::new(), |topic| format!(
+                    " — {} «{topic}»",
+                    t(language, "về", "about")
+                ))
             ),
         ));
     }
@@ -1560,13 +1569,12 @@ async fn book(
             ),
         ));
     }
-    let topic = None;
     let task = SqlTask::Book {
         consultant,
         service: Some(service),
         starts_at: start,
         ends_at: ends,
-        topic,
+        topic: f.topic.clone(),
     };
     match turn.run(&task).await? {
         Ok(_) => {

@@ -60,6 +60,10 @@ pub struct Flow {
     /// time next week"); resolved once the appointment is known.
     #[serde(default)]
     pub same_time: bool,
+    /// What the booking is about, in the customer's words: written to
+    /// `appointments.topic` for the consultant.
+    #[serde(default)]
+    pub topic: Option<String>,
 }
 
 impl Flow {
@@ -78,6 +82,7 @@ impl Flow {
             appointment: None,
             email: None,
             same_time: false,
+            topic: None,
         }
     }
 }

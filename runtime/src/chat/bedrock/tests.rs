@@ -210,7 +210,8 @@ fn classify_input_is_parsed_strictly() {
     let full = parse(json!({
         "intent": "reschedule", "consultant": 2, "service": 1, "week": "2026-12-03",
         "time": "15:30", "email": " a@b.example ", "code": "123456", "name": "Hương\n",
-        "answer": true, "choice": 2, "any_consultant": true, "hours": true, "farewell": true, "same_time": true, "language": "en"
+        "answer": true, "choice": 2, "any_consultant": true, "hours": true, "farewell": true, "same_time": true, "language": "en",
+        "topic": " chia tài sản\u{200b}\nsau ly hôn "
     }))
     .unwrap();
     assert_eq!(
@@ -234,8 +235,14 @@ fn classify_input_is_parsed_strictly() {
             farewell: true,
             // A clock time was given: it wins.
             same_time: false,
+            // Invisible characters dropped, spaces folded.
+            topic: Some("chia tài sản sau ly hôn".into()),
         }
     );
+    // A topic is clipped, and one of only spaces is none.
+    let long = parse(json!({"topic": "thuế ".repeat(100)})).unwrap().topic;
+    assert!(long.is_some_and(|t| t.chars().count() <= MAX_TOPIC_CHARS));
+    assert_eq!(parse(json!({"topic": " \n "})).unwrap().topic, None);
     // A month starts on its 1st; another day of a week, on its Monday.
     assert_eq!(
         parse(json!({"week": "2026-12-01"})).unwrap().week,
