@@ -181,6 +181,14 @@ fn check(at: &str, expect: &Expect, reply: &Reply) -> Result<(), String> {
             json["language"]
         ));
     }
+    if let Some(count) = expect.messages
+        && reply.messages.len() != count
+    {
+        return Err(format!(
+            "{at}: {} messages, expected {count}",
+            reply.messages.len()
+        ));
+    }
     let text: String = reply
         .messages
         .iter()

@@ -73,6 +73,8 @@ pub struct Expect {
     /// Chip titles that must be there.
     #[serde(default)]
     pub chips: Vec<String>,
+    /// How many messages the reply holds (0: the bot stays silent).
+    pub messages: Option<usize>,
 }
 
 pub fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::flows;
 use super::model::{Model, SqlRequest};
 use super::session::{
-    ChatState, Exchange, HISTORY_LEN, Offer, PgSessions, SessionError, SessionStore,
+    ChatState, Exchange, HISTORY_LEN, Offer, PaceVerdict, PgSessions, SessionError, SessionStore,
 };
 use super::{Input, MAX_QUICK_REPLIES, Message, Reply};
 use crate::guard::execute::{ExecuteError, Executor};
@@ -44,6 +44,11 @@ pub struct ChatConfig {
     pub otp: OtpConfig,
     /// The address OTP mail comes from.
     pub mail_from: String,
+    /// At most this many turns per sender in `pace_window`; the next one is
+    /// told to slow down, later ones get no answer until the window ends.
+    pub pace_limit: u32,
+    /// See `pace_limit`.
+    pub pace_window: Duration,
 }
 
 impl Default for ChatConfig {
@@ -58,6 +63,10 @@ impl Default for ChatConfig {
             flow_expiry: Duration::hours(24),
             otp: OtpConfig::default(),
             mail_from: "no-reply@meetassist.example".to_string(),
+            // A person types a few messages a minute; pasting lines sends
+            // a burst of ten at most.
+            pace_limit: 20,
+            pace_window: Duration::minutes(1),
         }
     }
 }
@@ -146,6 +155,13 @@ impl ChatEngine {
         let mail_from = EmailAddress::parse(&config.mail_from).map_err(|error| {
             ChatError::Config(format!("mail_from `{}`: {error}", config.mail_from))
         })?;
+        if config.pace_limit == 0 || config.pace_window <= Duration::zero() {
+            return Err(ChatError::Config(format!(
+                "pace: {} turns per {} s answers nobody",
+                config.pace_limit,
+                config.pace_window.num_seconds()
+            )));
+        }
         Ok(ChatEngine {
             executor,
             guard,
@@ -216,6 +232,17 @@ impl ChatEngine {
         if let Some(last) = stored.updated_at {
             self.age(&mut state, now - last);
         }
+        let verdict = state
+            .pace
+            .count(now, self.config.pace_window, self.config.pace_limit);
+        if verdict != PaceVerdict::Within {
+            // Counted and kept, but no model call, no query, no history.
+            self.sessions
+                .save(&transaction, tenant.id, psid, &stored, &state, now)
+                .await?;
+            transaction.commit().await?;
+            return Ok(slow_down(&state, verdict));
+        }
         let customer = identity::linked_customer(&*transaction, tenant.id, psid, now)
             .await
             .map_err(|error| ChatError::Database(error.to_string()))?;
@@ -280,6 +307,40 @@ impl ChatEngine {
             }
         }
         Ok(reply)
+    }
+}
+
+/// The answer to a turn over the pace limit: once a request to wait, then
+/// nothing. The flow and its chips stay as they were.
+fn slow_down(state: &ChatState, verdict: PaceVerdict) -> Reply {
+    let language = state.language.unwrap_or(Language::Vi);
+    let messages = match verdict {
+        PaceVerdict::Over { wait } => {
+            let minutes = (wait.num_seconds().max(1) + 59) / 60;
+            let text = match language {
+                Language::Vi => format!(
+                    "Bạn đang nhắn nhanh hơn mình kịp trả lời. Bạn vui lòng đợi khoảng {minutes} phút rồi nhắn tiếp nhé."
+                ),
+                Language::En => format!(
+                    "You are sending messages faster than I can answer. Please wait about {minutes} minute{} and write again.",
+                    if minutes == 1 { "" } else { "s" }
+                ),
+            };
+            vec![Message {
+                text,
+                quick_replies: Vec::new(),
+            }]
+        }
+        PaceVerdict::Within | PaceVerdict::Ignored => Vec::new(),
+    };
+    Reply {
+        messages,
+        intent: state
+            .flow
+            .as_ref()
+            .map_or(Intent::Other, |flow| flow.intent),
+        awaiting: None,
+        language,
     }
 }
 

@@ -27,6 +27,62 @@ pub struct ChatState {
     pub offered: Vec<Offer>,
     /// The last few turns, newest last, for a model's context.
     pub history: Vec<Exchange>,
+    /// How fast the sender has been writing.
+    #[serde(default)]
+    pub pace: Pace,
+}
+
+/// The sender's turns in the current window: a flood of messages (a script,
+/// a stuck key) is answered once and then ignored until the window ends, so
+/// it costs neither model calls nor queries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pace {
+    /// When the current window started; `None` before the first turn.
+    pub since: Option<DateTime<Utc>>,
+    /// Turns taken in it, this one included.
+    pub turns: u32,
+}
+
+/// What [`Pace::count`] decided about a turn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaceVerdict {
+    /// Within the limit: answer it.
+    Within,
+    /// The first turn over the limit: say so once; the window ends in `wait`.
+    Over {
+        /// Until the window ends.
+        wait: chrono::Duration,
+    },
+    /// Over the limit and already told: answer nothing.
+    Ignored,
+}
+
+impl Pace {
+    /// Counts a turn at `now` against at most `limit` turns per `window`.
+    /// A clock that went back (another host's) starts a new window.
+    pub fn count(
+        &mut self,
+        now: DateTime<Utc>,
+        window: chrono::Duration,
+        limit: u32,
+    ) -> PaceVerdict {
+        let start = match self.since {
+            Some(since) if since <= now && now - since < window => since,
+            _ => {
+                self.turns = 0;
+                now
+            }
+        };
+        self.since = Some(start);
+        self.turns = self.turns.saturating_add(1);
+        match self.turns.checked_sub(limit) {
+            None | Some(0) => PaceVerdict::Within,
+            Some(1) => PaceVerdict::Over {
+                wait: start + window - now,
+            },
+            Some(_) => PaceVerdict::Ignored,
+        }
+    }
 }
 
 /// One flow and the slots filled so far.
@@ -266,5 +322,57 @@ async fn save(
         Err(SessionError::Conflict {
             psid: psid.to_string(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+
+    fn at(second: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap() + Duration::seconds(second)
+    }
+
+    #[test]
+    fn the_pace_allows_the_limit_tells_once_then_ignores_until_the_window_ends() {
+        let window = Duration::minutes(1);
+        let mut pace = Pace::default();
+        for second in 0..3 {
+            assert_eq!(pace.count(at(second), window, 3), PaceVerdict::Within);
+        }
+        assert_eq!(
+            pace.count(at(20), window, 3),
+            PaceVerdict::Over {
+                wait: Duration::seconds(40)
+            }
+        );
+        assert_eq!(pace.count(at(59), window, 3), PaceVerdict::Ignored);
+        // The window is fixed from its first turn: at 60 s a new one opens.
+        assert_eq!(pace.count(at(60), window, 3), PaceVerdict::Within);
+        assert_eq!(pace.turns, 1);
+        assert_eq!(pace.since, Some(at(60)));
+    }
+
+    #[test]
+    fn a_clock_that_goes_back_opens_a_new_window() {
+        let window = Duration::minutes(1);
+        let mut pace = Pace::default();
+        assert_eq!(pace.count(at(100), window, 1), PaceVerdict::Within);
+        assert!(matches!(
+            pace.count(at(101), window, 1),
+            PaceVerdict::Over { .. }
+        ));
+        assert_eq!(pace.count(at(50), window, 1), PaceVerdict::Within);
+        assert_eq!(pace.since, Some(at(50)));
+    }
+
+    #[test]
+    fn a_session_stored_before_the_pace_existed_still_loads() {
+        let state: ChatState =
+            serde_json::from_str(r#"{"language":"vi","flow":null,"offered":[],"history":[]}"#)
+                .unwrap();
+        assert_eq!(state.pace, Pace::default());
     }
 }
