@@ -94,11 +94,11 @@ pub fn zone_label(time_zone: Tz, at: DateTime<Utc>, language: Language) -> Strin
     }
 }
 
-/// The local time of day: "9:30" (24-hour) / "9:30 AM".
+/// The local time of day: "09:30" (24-hour, as the chips show it) / "9:30 AM".
 pub fn time_of_day(at: DateTime<Utc>, time_zone: Tz, language: Language) -> String {
     let local = wall_clock(at, time_zone);
     match language {
-        Language::Vi => format!("{}:{:02}", local.hour(), local.minute()),
+        Language::Vi => format!("{:02}:{:02}", local.hour(), local.minute()),
         Language::En => {
             let (pm, hour) = local.hour12();
             let half = if pm { "PM" } else { "AM" };
@@ -130,7 +130,7 @@ pub fn date(date: NaiveDate, language: Language) -> String {
     }
 }
 
-/// A full instant with its zone: "9:30 thứ Ba, 01/12/2026 (giờ Việt Nam, GMT+7)".
+/// A full instant with its zone: "09:30 thứ Ba, 01/12/2026 (giờ Việt Nam, GMT+7)".
 pub fn date_time(at: DateTime<Utc>, time_zone: Tz, language: Language) -> String {
     let local_date = wall_clock(at, time_zone).date();
     format!(
@@ -141,7 +141,7 @@ pub fn date_time(at: DateTime<Utc>, time_zone: Tz, language: Language) -> String
     )
 }
 
-/// Like [`date_time`], saying "hôm nay"/"ngày mai" too when it applies: "9:30 ngày mai, thứ Ba, …".
+/// Like [`date_time`], saying "hôm nay"/"ngày mai" too when it applies: "09:30 ngày mai, thứ Ba, …".
 pub fn date_time_relative(
     at: DateTime<Utc>,
     time_zone: Tz,
@@ -194,10 +194,7 @@ pub fn chip_title_relative(
     let Some(word) = relative_day(local.date(), today, language) else {
         return chip_title(at, time_zone, language);
     };
-    let time = match language {
-        Language::Vi => format!("{:02}:{:02}", local.hour(), local.minute()),
-        Language::En => time_of_day(at, time_zone, language),
-    };
+    let time = time_of_day(at, time_zone, language);
     format!("{} {time}", capitalized(word))
 }
 
@@ -291,7 +288,7 @@ mod tests {
         let at = vn(2026, 12, 1, 9, 30);
         assert_eq!(
             date_time(at, VIETNAM, Language::Vi),
-            "9:30 thứ Ba, 01/12/2026 (giờ Việt Nam, GMT+7)"
+            "09:30 thứ Ba, 01/12/2026 (giờ Việt Nam, GMT+7)"
         );
         assert_eq!(
             date_time(at, VIETNAM, Language::En),
@@ -320,7 +317,7 @@ mod tests {
         );
         assert_eq!(
             time_of_day(vn(2026, 12, 1, 0, 15), VIETNAM, Language::Vi),
-            "0:15"
+            "00:15"
         );
     }
 
@@ -406,7 +403,7 @@ mod tests {
         let later = vn(2026, 12, 2, 9, 30);
         assert_eq!(
             date_time_relative(tomorrow, VIETNAM, now, Language::Vi),
-            "9:30 ngày mai, thứ Ba, 01/12/2026 (giờ Việt Nam, GMT+7)"
+            "09:30 ngày mai, thứ Ba, 01/12/2026 (giờ Việt Nam, GMT+7)"
         );
         assert_eq!(
             date_time_relative(today, VIETNAM, now, Language::En),

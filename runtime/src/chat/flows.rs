@@ -1337,7 +1337,6 @@ async fn offer_slots(
             }
         }
         if !days.is_empty() {
-            f.awaiting = Some(Awaiting::Date);
             let zone = slots::zone(language, turn.tenant, week);
             let mut lines = vec![t(
                 language,
@@ -1345,9 +1344,11 @@ async fn offer_slots(
                 &format!("Days {name} has free times ({zone}):"),
             )];
             let mut chips = Vec::new();
+            let mut all_offered = Vec::new();
             for (day, starts) in &days {
                 // The times a day's slots are offered at (a coarser step).
                 let offered = slots::offer(turn, starts, None);
+                all_offered.extend(offered.iter().copied());
                 let shown: Vec<String> = offered
                     .iter()
                     .take(4)
@@ -1364,6 +1365,21 @@ async fn offer_slots(
                     shown.join(", ")
                 ));
                 chips.push(chip(slots::day_chip(language, *day), &Pick::Date(*day)));
+            }
+            // A week with only a few times left: those times are the
+            // choice ("lấy cái thứ 2"), not the days.
+            f.awaiting = Some(Awaiting::Date);
+            if all_offered.len() <= turn.engine.config().max_offers {
+                f.awaiting = Some(Awaiting::Slot);
+                chips = all_offered
+                    .iter()
+                    .map(|at| {
+                        chip(
+                            slots::slot_chip(language, turn.tenant, *at),
+                            &Pick::Slot(consultant, *at),
+                        )
+                    })
+                    .collect();
             }
             return Ok(reply(
                 language,

@@ -47,10 +47,10 @@ pub(crate) fn clock(tenant: &Tenant, at: DateTime<Utc>) -> String {
         .to_string()
 }
 
-/// A local time of day as a sentence shows it: "8:00" / "8:00 AM".
+/// A local time of day as a sentence shows it: "08:00" / "8:00 AM".
 pub(crate) fn time_of_day(language: Language, time: NaiveTime) -> String {
     match language {
-        Language::Vi => time.format("%-H:%M").to_string(),
+        Language::Vi => time.format("%H:%M").to_string(),
         Language::En => time.format("%-I:%M %p").to_string(),
     }
 }
