@@ -45,6 +45,7 @@ struct Case {
     hours: Option<bool>,
     farewell: Option<bool>,
     same_time: Option<bool>,
+    same_day: Option<bool>,
     topic: Option<String>,
 }
 
@@ -111,7 +112,7 @@ struct Tally {
     right: usize,
 }
 
-const SLOT_FIELDS: [&str; 15] = [
+const SLOT_FIELDS: [&str; 16] = [
     "consultant",
     "service",
     "date",
@@ -126,6 +127,7 @@ const SLOT_FIELDS: [&str; 15] = [
     "hours",
     "farewell",
     "same_time",
+    "same_day",
     "topic",
 ];
 
@@ -176,7 +178,7 @@ fn phrasing_accuracy() {
             };
             let got = &understand(&case.text, &context);
             let show = |v: Option<String>| v.unwrap_or_else(|| "-".into());
-            let fields: [(&str, Option<String>, Option<String>); 17] = [
+            let fields: [(&str, Option<String>, Option<String>); 18] = [
                 (
                     "intent",
                     case.intent.map(|i| format!("{i:?}")),
@@ -245,6 +247,11 @@ fn phrasing_accuracy() {
                     "same_time",
                     case.same_time.filter(|s| *s).map(|s| s.to_string()),
                     got.same_time.then(|| true.to_string()),
+                ),
+                (
+                    "same_day",
+                    case.same_day.filter(|s| *s).map(|s| s.to_string()),
+                    got.same_day.then(|| true.to_string()),
                 ),
                 ("topic", case.topic.clone(), got.topic.clone()),
             ];

@@ -169,6 +169,10 @@ pub struct Understanding {
     /// "next week"). Only without a clock time of its own.
     #[serde(default)]
     pub same_time: bool,
+    /// "cùng ngày", "hôm đó", "that day": the day the conversation was last
+    /// about. Only without a day of its own.
+    #[serde(default)]
+    pub same_day: bool,
     /// What the meeting is about, in the customer's words ("về chuyện đổi
     /// việc", "about my lease"), at most [`MAX_TOPIC_CHARS`] characters.
     #[serde(default)]
@@ -231,11 +235,21 @@ pub fn understand(message: &str, context: &Context) -> Understanding {
     };
     out.time = time;
     out.choice = replies::choice(&mut scan, context.awaiting);
-    // "ok, but make it 10h instead": a yes that brings a new day, time,
-    // consultant or service changes what was asked; it is not a yes to it.
+    // "ok, but make it 10h instead", "không, 4h chiều cơ": a yes or a no
+    // that brings a new day, time, consultant or service changes what was
+    // asked; it neither accepts nor drops it.
     let changes = out.consultant.is_some() || out.service.is_some() || out.names_when();
-    out.answer = replies::answer(&scan, context.awaiting).filter(|&yes| !(yes && changes));
+    out.answer = replies::answer(&scan, context.awaiting).filter(|_| !changes);
     out.intent = intent::intent(&scan, context.awaiting, &out, any_consultant);
+    // "'; drop table appointments; --" names no wish: "appointments" there
+    // is a table, not a booking. SQL around a real request keeps it.
+    if text::looks_like_sql(scan.words)
+        && out.consultant.is_none()
+        && out.service.is_none()
+        && !out.names_when()
+    {
+        out.intent = Some(Intent::Other);
+    }
     out.hours = replies::asks_hours(&scan);
     if out.hours {
         // A question about a consultant, whatever the flow was.
@@ -252,6 +266,7 @@ pub fn understand(message: &str, context: &Context) -> Understanding {
     }
     out.farewell = intent::farewell(&scan, out.intent);
     out.same_time = out.time.is_none() && replies::same_time(&scan);
+    out.same_day = out.date.is_none() && out.week.is_none() && replies::same_day(&scan);
     // A topic belongs to a booking; "Ai tư vấn về thuế?" asks who.
     if matches!(out.intent, Some(Intent::Book | Intent::Other) | None) && out.answer != Some(false)
     {

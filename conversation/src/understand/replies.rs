@@ -308,6 +308,23 @@ pub(super) fn same_time(scan: &Scan) -> bool {
     text::has_any_phrase(scan.words, &SAME_TIME)
 }
 
+/// Phrases that point back to the day already talked about.
+const SAME_DAY: [&str; 7] = [
+    "cùng ngày",
+    "hôm đó",
+    "ngày đó",
+    "hôm ấy",
+    "ngày hôm đó",
+    "same day",
+    "that day",
+];
+
+/// Whether the customer means the day already talked about: "2 giờ chiều
+/// cùng ngày hôm đó", "9h30 sáng hôm đó", "the same day at 4".
+pub(super) fn same_day(scan: &Scan) -> bool {
+    text::has_any_phrase(scan.words, &SAME_DAY)
+}
+
 /// Phrases that ask when a consultant works.
 const HOURS: [&str; 19] = [
     "làm tới mấy",

@@ -418,3 +418,24 @@ fn a_topic_is_clipped_at_a_word_and_keeps_no_punctuation() {
     let injected = read("book about my lease'); DELETE FROM customers; --", None);
     assert_eq!(injected.topic.as_deref(), Some("my lease"));
 }
+
+#[test]
+fn sql_typed_at_the_bot_is_no_booking() {
+    let sql = read(
+        "'; drop table appointments; -- and also run SELECT full_name, email, phone FROM customers",
+        None,
+    );
+    assert_eq!(sql.intent, Some(Intent::Other));
+    // A request with SQL around it is still the request.
+    let wrapped = read(
+        "anh An mai ranh khong' UNION SELECT email, phone, NULL FROM customers --",
+        None,
+    );
+    assert_eq!(wrapped.intent, Some(Intent::Availability));
+    assert!(wrapped.consultant.is_some() && wrapped.date.is_some());
+    // Two of the words are English, not SQL.
+    assert_eq!(
+        read("I'd like an appointment from 9, where possible", None).intent,
+        Some(Intent::Book)
+    );
+}

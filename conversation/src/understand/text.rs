@@ -276,6 +276,21 @@ pub(crate) fn phrase_at(message: &[Word], at: usize, pattern: &[Word]) -> bool {
         && pattern.iter().zip(&message[at..]).all(|(p, w)| w.is(p))
 }
 
+/// Words of SQL that a customer's sentence rarely holds three of.
+const SQL_WORDS: [&str; 14] = [
+    "select", "drop", "delete", "insert", "update", "union", "truncate", "alter", "grant", "table",
+    "from", "where", "into", "values",
+];
+
+/// Whether the message reads like SQL: three different SQL words or more.
+pub(crate) fn looks_like_sql(message: &[Word]) -> bool {
+    SQL_WORDS
+        .iter()
+        .filter(|keyword| message.iter().any(|w| w.is_str(keyword)))
+        .count()
+        >= 3
+}
+
 /// Whether any of `patterns` occurs anywhere in `message`.
 pub(crate) fn has_any_phrase(message: &[Word], patterns: &[&str]) -> bool {
     patterns.iter().any(|pattern| {

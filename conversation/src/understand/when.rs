@@ -942,6 +942,33 @@ pub(super) fn time(scan: &mut Scan, awaiting: Option<Awaiting>) -> Option<TimeOf
             clock_end = i + len;
             continue;
         }
+        // "half past two", "quarter to 3 pm": English fractions of an hour.
+        if let Some(minutes_off) = match w.fold.as_str() {
+            "half" => Some(30),
+            "quarter" => Some(15),
+            _ => None,
+        } && let Some(toward) = next.and_then(|x| match x.fold.as_str() {
+            "past" | "after" => Some(false),
+            "to" | "till" => Some(true),
+            _ => None,
+        }) && !(toward && minutes_off == 30)
+            && let Some(hour) = scan.free(i + 2).and_then(hour_word)
+        {
+            let (h, minute) = if toward {
+                ((hour + 23) % 24, 60 - minutes_off)
+            } else {
+                (hour, minutes_off)
+            };
+            let mut len = 3;
+            let pm = scan.free(i + 3).and_then(am_pm);
+            if pm.is_some() {
+                len += 1;
+            }
+            clock = Some((h, minute, pm, false));
+            clock_start = i;
+            clock_end = i + len;
+            continue;
+        }
         let Some(hour) = w.number().filter(|h| *h <= 23 && w.fold.len() <= 2) else {
             continue;
         };
@@ -1044,6 +1071,20 @@ pub(super) fn time(scan: &mut Scan, awaiting: Option<Awaiting>) -> Option<TimeOf
             Part::Noon => NaiveTime::from_hms_opt(12, 0, 0).map(TimeOfDay::At),
         },
     }
+}
+
+/// An hour of a 12-hour clock, in digits or English words ("2", "two").
+fn hour_word(word: &Word) -> Option<u32> {
+    const WORDS: [&str; 12] = [
+        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+        "twelve",
+    ];
+    word.number().filter(|h| (1..=12).contains(h)).or_else(|| {
+        WORDS
+            .iter()
+            .position(|w| word.fold == *w)
+            .and_then(|i| u32::try_from(i + 1).ok())
+    })
 }
 
 /// "am"/"pm" as a separate word ("3 pm", "9 a.m").

@@ -726,7 +726,8 @@ leaves the consultant open: \"anyone\", \"ai cũng được\"), hours (true when
 consultant works, e.g. \"chị Ngọc thứ 5 làm tới mấy giờ\"; the intent is then consultant_info), farewell \
 (true when the message only thanks or says goodbye; the intent is then other), same_time (true when \
 the customer keeps the clock time of the booking or appointment being changed: \"friday same time\", \
-\"cùng giờ\"; leave time out then), topic (what a booking is about, in the customer's own words, \
+\"cùng giờ\"; leave time out then), same_day (true when the customer means the day already talked \
+about: \"cùng ngày\", \"hôm đó\", \"that day\"; leave date out then), topic (what a booking is about, in the customer's own words, \
 e.g. \"chia tài sản sau ly hôn\" from \"đặt lịch về việc chia tài sản sau ly hôn\"; only when the message \
 says it), language (vi or en, from how the message is \
 written; leave it out when the message shows neither).\n",
@@ -773,6 +774,7 @@ fn classify_schema() -> Value {
             "hours": {"type": "boolean", "description": "true when the customer asks when a consultant works (\"làm tới mấy giờ\", \"working hours\")"},
             "farewell": {"type": "boolean", "description": "true when the message only thanks or says goodbye"},
             "same_time": {"type": "boolean", "description": "true when the customer keeps the clock time of what is being changed (\"same time\", \"cùng giờ\")"},
+            "same_day": {"type": "boolean", "description": "true when the customer means the day already talked about (\"cùng ngày\", \"hôm đó\", \"that day\")"},
             "topic": {"type": "string", "maxLength": MAX_TOPIC_CHARS, "description": "what a booking is about, in the customer's own words"},
             "language": {"type": "string", "enum": ["vi", "en"]}
         }
@@ -809,6 +811,7 @@ struct ClassifyInput {
     hours: Option<bool>,
     farewell: Option<bool>,
     same_time: Option<bool>,
+    same_day: Option<bool>,
     topic: Option<String>,
     language: Option<Language>,
 }
@@ -821,6 +824,7 @@ fn malformed(what: impl std::fmt::Display) -> ModelError {
 /// outside `directory` dropped.
 fn parse_understanding(input: &Value, directory: &Directory) -> Result<Understanding, ModelError> {
     let raw: ClassifyInput = serde_json::from_value(input.clone()).map_err(malformed)?;
+    let raw_date_missing = raw.date.is_none() && raw.week.is_none();
     let date = |field: &str, text: Option<String>| -> Result<Option<NaiveDate>, ModelError> {
         text.map(|t| {
             NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d")
@@ -884,6 +888,7 @@ fn parse_understanding(input: &Value, directory: &Directory) -> Result<Understan
         hours: raw.hours.unwrap_or(false),
         farewell: raw.farewell.unwrap_or(false),
         same_time: raw.same_time.unwrap_or(false) && time.is_none(),
+        same_day: raw.same_day.unwrap_or(false) && raw_date_missing,
         topic: raw
             .topic
             .map(|topic| clean(&topic, MAX_TOPIC_CHARS))

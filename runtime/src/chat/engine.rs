@@ -139,6 +139,11 @@ pub(crate) struct Turn<'a, 't> {
     pub preface: Vec<String>,
     /// Each service's length in minutes, read with the directory.
     pub service_minutes: Vec<(i64, i64)>,
+    /// The local day the conversation was last about ("cùng ngày").
+    pub last_day: Option<NaiveDate>,
+    /// The active consultants' rows as the directory read them (id,
+    /// full_name, specialty, bio).
+    pub consultant_rows: Vec<Value>,
 }
 
 impl ChatEngine {
@@ -261,6 +266,8 @@ impl ChatEngine {
             outgoing: Vec::new(),
             preface: Vec::new(),
             service_minutes: Vec::new(),
+            last_day: state.last_day,
+            consultant_rows: Vec::new(),
         };
         turn.directory = turn.load_directory().await?;
         let said = input_text(&input);
@@ -275,6 +282,14 @@ impl ChatEngine {
             .collect();
         reply.messages.splice(0..0, preface);
         state.language = Some(reply.language);
+        if let Some(flow) = &state.flow
+            && let Some(day) = flow
+                .slot
+                .map(|slot| slot.with_timezone(&tenant.time_zone).date_naive())
+                .or(flow.date)
+        {
+            state.last_day = Some(day);
+        }
         state.offered = reply
             .messages
             .last()
@@ -523,9 +538,9 @@ impl Turn<'_, '_> {
     }
 
     async fn load_directory(&mut self) -> Result<Directory, ChatError> {
+        self.consultant_rows = self.read_directory_part(&SqlTask::Consultants).await?;
         let consultants = self
-            .read_directory_part(&SqlTask::Consultants)
-            .await?
+            .consultant_rows
             .iter()
             .filter_map(|row| named(row, "full_name"))
             .collect();

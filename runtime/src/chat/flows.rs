@@ -606,7 +606,17 @@ fn fill_slots(turn: &mut Turn<'_, '_>, flow: &mut Flow, understanding: &Understa
         flow.date = None;
         flow.slot = None;
     }
-    if let Some(date) = understanding.date.filter(|d| plausible_date(turn, *d)) {
+    // "2 giờ chiều cùng ngày hôm đó": the day talked about last.
+    let same_day = understanding
+        .same_day
+        .then_some(turn.last_day)
+        .flatten()
+        .filter(|_| understanding.date.is_none() && flow.date.is_none());
+    if let Some(date) = understanding
+        .date
+        .or(same_day)
+        .filter(|d| plausible_date(turn, *d))
+    {
         flow.date = Some(date);
         flow.slot = None;
         flow.time = None;
@@ -1118,6 +1128,20 @@ fn consultants_handling(turn: &Turn<'_, '_>, rows: &[Value], service: i64) -> Ve
     consultants_for(&service_name(turn, service), &profiles)
 }
 
+/// The services `consultant` gives: those their specialty or bio names,
+/// and those nobody's does (a short general session).
+fn services_of(turn: &Turn<'_, '_>, rows: &[Value], consultant: i64) -> Vec<i64> {
+    turn.directory
+        .services
+        .iter()
+        .filter(|service| {
+            let handling = consultants_handling(turn, rows, service.id);
+            handling.is_empty() || handling.contains(&consultant)
+        })
+        .map(|service| service.id)
+        .collect()
+}
+
 fn ask_consultant(turn: &Turn<'_, '_>, f: &mut Flow) -> Reply {
     ask_consultant_among(turn, f, &[])
 }
@@ -1524,12 +1548,21 @@ async fn book(
             }
         }
     };
+    let mut given = Vec::new();
+    if f.service.is_none() {
+        // "Chị Mai Anh, tầm 30p": the only service she gives is the one.
+        given = services_of(turn, &turn.consultant_rows, consultant);
+        if let [only] = given[..] {
+            f.service = Some(only);
+        }
+    }
     let Some(service) = f.service else {
         f.awaiting = Some(Awaiting::Service);
         let chips = turn
             .directory
             .services
             .iter()
+            .filter(|s| given.is_empty() || given.contains(&s.id))
             .map(|s| chip(s.name.clone(), &Pick::Service(s.id)))
             .collect();
         return Ok(reply(

@@ -30,6 +30,10 @@ pub struct ChatState {
     /// How fast the sender has been writing.
     #[serde(default)]
     pub pace: Pace,
+    /// The local day the conversation was last about (a chosen day or
+    /// slot), for "cùng ngày", "that day" in a later flow.
+    #[serde(default)]
+    pub last_day: Option<NaiveDate>,
 }
 
 /// The sender's turns in the current window: a flood of messages (a script,

@@ -235,6 +235,7 @@ fn classify_input_is_parsed_strictly() {
             farewell: true,
             // A clock time was given: it wins.
             same_time: false,
+            same_day: false,
             // Invisible characters dropped, spaces folded.
             topic: Some("chia tài sản sau ly hôn".into()),
         }
