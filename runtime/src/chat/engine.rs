@@ -193,6 +193,7 @@ impl ChatEngine {
     fn age(&self, state: &mut ChatState, idle: Duration) {
         if idle > self.config.flow_expiry {
             state.flow = None;
+            state.parked = None;
             state.offered.clear();
         } else if idle > self.config.confirm_expiry
             && let Some(flow) = state.flow.as_mut()

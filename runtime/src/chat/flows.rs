@@ -209,6 +209,7 @@ pub(crate) async fn advance(
         {
             turn.language = language;
         }
+        park_or_resume(state, &mut flow, understanding);
         apply_understanding(turn, &mut flow, understanding);
     }
     let reply = step(
@@ -470,6 +471,34 @@ fn apply_pick(turn: &mut Turn<'_, '_>, flow: &mut Option<Flow>, pick: &Pick) {
                 Pick::Yes | Pick::No | Pick::Resend | Pick::Intent(_) | Pick::Slot(..) => {}
             }
         }
+    }
+}
+
+/// "Cho mình gặp nhân viên" in the middle of a booking parks the booking
+/// (the staff may not answer soon); "thôi, mình tự đặt tiếp" then takes it
+/// up where it was, consultant and day included.
+fn park_or_resume(state: &mut ChatState, flow: &mut Option<Flow>, understanding: &Understanding) {
+    let changing =
+        |f: &Flow| matches!(f.intent, Intent::Book | Intent::Reschedule | Intent::Cancel);
+    match understanding.intent {
+        Some(Intent::Human) => {
+            if let Some(f) = flow.as_ref().filter(|f| changing(f)) {
+                state.parked = Some(f.clone());
+            }
+        }
+        Some(intent @ (Intent::Book | Intent::Reschedule | Intent::Cancel))
+            if flow.as_ref().is_none_or(|f| f.intent != intent)
+                && state.parked.as_ref().is_some_and(|p| p.intent == intent) =>
+        {
+            let mut parked = state.parked.take();
+            if let Some(p) = parked.as_mut() {
+                // Asked again from where it stood, not answered by this
+                // message's yes.
+                p.awaiting = None;
+            }
+            *flow = parked;
+        }
+        _ => {}
     }
 }
 

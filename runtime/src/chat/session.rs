@@ -34,6 +34,10 @@ pub struct ChatState {
     /// slot), for "cùng ngày", "that day" in a later flow.
     #[serde(default)]
     pub last_day: Option<NaiveDate>,
+    /// A booking, change or cancel set aside when the customer asked for a
+    /// person, to resume if they go on by themselves.
+    #[serde(default)]
+    pub parked: Option<Flow>,
 }
 
 /// The sender's turns in the current window: a flood of messages (a script,
