@@ -105,6 +105,19 @@ fn chip(title: String, pick: &Pick) -> Offer {
     }
 }
 
+/// A chip for each of `consultant`'s offered starts.
+fn slot_chips(turn: &Turn<'_, '_>, consultant: i64, offered: &[DateTime<Utc>]) -> Vec<Offer> {
+    offered
+        .iter()
+        .map(|at| {
+            chip(
+                slots::slot_chip(turn.language, turn.tenant, *at),
+                &Pick::Slot(consultant, *at),
+            )
+        })
+        .collect()
+}
+
 /// Advances the conversation by one customer action.
 pub(crate) async fn advance(
     turn: &mut Turn<'_, '_>,
@@ -1421,18 +1434,11 @@ async fn offer_slots(
             }
             // A week with only a few times left: those times are the
             // choice ("lấy cái thứ 2"), not the days.
-            f.awaiting = Some(Awaiting::Date);
             if all_offered.len() <= turn.engine.config().max_offers {
                 f.awaiting = Some(Awaiting::Slot);
-                chips = all_offered
-                    .iter()
-                    .map(|at| {
-                        chip(
-                            slots::slot_chip(language, turn.tenant, *at),
-                            &Pick::Slot(consultant, *at),
-                        )
-                    })
-                    .collect();
+                chips = slot_chips(turn, consultant, &all_offered);
+            } else {
+                f.awaiting = Some(Awaiting::Date);
             }
             return Ok(reply(
                 language,
@@ -1501,15 +1507,7 @@ async fn offer_slots(
         .enumerate()
         .map(|(i, at)| format!("{}. {}", i + 1, slots::when(language, turn.tenant, *at)))
         .collect();
-    let chips = offered
-        .iter()
-        .map(|at| {
-            chip(
-                slots::slot_chip(language, turn.tenant, *at),
-                &Pick::Slot(consultant, *at),
-            )
-        })
-        .collect();
+    let chips = slot_chips(turn, consultant, &offered);
     Ok(reply(
         language,
         f.intent,
