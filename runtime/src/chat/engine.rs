@@ -284,10 +284,7 @@ impl ChatEngine {
         reply.messages.splice(0..0, preface);
         state.language = Some(reply.language);
         if let Some(flow) = &state.flow
-            && let Some(day) = flow
-                .slot
-                .map(|slot| slot.with_timezone(&tenant.time_zone).date_naive())
-                .or(flow.date)
+            && let Some(day) = flow.slot.map(|slot| local_date(tenant, slot)).or(flow.date)
         {
             state.last_day = Some(day);
         }
